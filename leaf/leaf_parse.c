@@ -1,0 +1,472 @@
+/* leaf_parse: bounded validation and decoding of reply terms from BEAM nodes (see
+ * leaf_parse.h). Pure code: usable from unit tests by including this file. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "leaf_parse.h"
+#include "wr_error.h"
+
+const char *const leaf_memory_keys[] = {
+    "total", "processes", "processes_used", "system", "atom",
+    "atom_used", "binary", "code", "ets", NULL,
+};
+
+#ifndef ERL_NEW_FLOAT_EXT
+#define ERL_NEW_FLOAT_EXT 'F'
+#endif
+
+static uint32_t get_be32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return ((uint32_t)u[0] << 24) | ((uint32_t)u[1] << 16) | ((uint32_t)u[2] << 8) | u[3];
+}
+
+static uint32_t get_be16(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return ((uint32_t)u[0] << 8) | u[1];
+}
+
+typedef struct {
+    const char *buf;
+    int         len;
+    long        items;
+    char       *why;
+    size_t      whylen;
+} check_t;
+
+#define NEED(c, i, n)                                                                   \
+    do {                                                                                \
+        if ((long)(i) + (long)(n) > (long)(c)->len) {                                   \
+            snprintf((c)->why, (c)->whylen, "term truncated at byte %d (need %ld more)", \
+                     (int)(i), (long)(i) + (long)(n) - (long)(c)->len);                 \
+            return WR_EPROTO;                                                           \
+        }                                                                               \
+    } while (0)
+
+/* An atom (any of the four atom tags) at *i; advances *i. */
+static int check_atom(check_t *c, int *i)
+{
+    NEED(c, *i, 1);
+    unsigned char tag = (unsigned char)c->buf[*i];
+    uint32_t n;
+    switch (tag) {
+    case ERL_ATOM_EXT:
+    case ERL_ATOM_UTF8_EXT:
+        NEED(c, *i, 3);
+        n = get_be16(c->buf + *i + 1);
+        *i += 3;
+        break;
+    case ERL_SMALL_ATOM_EXT:
+    case ERL_SMALL_ATOM_UTF8_EXT:
+        NEED(c, *i, 2);
+        n = (unsigned char)c->buf[*i + 1];
+        *i += 2;
+        break;
+    default:
+        snprintf(c->why, c->whylen, "expected an atom at byte %d, got tag %u", *i, tag);
+        return WR_EPROTO;
+    }
+    if (n > 255 * 4) {
+        snprintf(c->why, c->whylen, "atom of %u bytes at byte %d", n, *i);
+        return WR_EPROTO;
+    }
+    NEED(c, *i, n);
+    *i += (int)n;
+    return 0;
+}
+
+static int check_term(check_t *c, int *i, int depth);
+
+/* n terms in a row (tuple elements, list elements, map pairs). */
+static int check_seq(check_t *c, int *i, uint32_t n, int depth)
+{
+    if ((long)n > (long)(c->len - *i)) {
+        snprintf(c->why, c->whylen, "container at byte %d claims %u elements in %d bytes",
+                 *i, n, c->len - *i);
+        return WR_EPROTO;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        int rc = check_term(c, i, depth + 1);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int check_term(check_t *c, int *i, int depth)
+{
+    if (depth > LEAF_TERM_MAX_DEPTH) {
+        snprintf(c->why, c->whylen, "term nested deeper than %d", LEAF_TERM_MAX_DEPTH);
+        return WR_ETOOBIG;
+    }
+    if (++c->items > LEAF_TERM_MAX_ITEMS) {
+        snprintf(c->why, c->whylen, "term has more than %d elements", LEAF_TERM_MAX_ITEMS);
+        return WR_ETOOBIG;
+    }
+    NEED(c, *i, 1);
+    unsigned char tag = (unsigned char)c->buf[*i];
+    uint32_t n;
+    int rc;
+    switch (tag) {
+    case ERL_SMALL_INTEGER_EXT: NEED(c, *i, 2); *i += 2; return 0;
+    case ERL_INTEGER_EXT:       NEED(c, *i, 5); *i += 5; return 0;
+    case ERL_FLOAT_EXT:         NEED(c, *i, 32); *i += 32; return 0;
+    case ERL_NEW_FLOAT_EXT:     NEED(c, *i, 9); *i += 9; return 0;
+    case ERL_NIL_EXT:           *i += 1; return 0;
+    case ERL_ATOM_EXT:
+    case ERL_ATOM_UTF8_EXT:
+    case ERL_SMALL_ATOM_EXT:
+    case ERL_SMALL_ATOM_UTF8_EXT:
+        return check_atom(c, i);
+    case ERL_SMALL_TUPLE_EXT:
+        NEED(c, *i, 2);
+        n = (unsigned char)c->buf[*i + 1];
+        *i += 2;
+        return check_seq(c, i, n, depth);
+    case ERL_LARGE_TUPLE_EXT:
+        NEED(c, *i, 5);
+        n = get_be32(c->buf + *i + 1);
+        *i += 5;
+        return check_seq(c, i, n, depth);
+    case ERL_MAP_EXT:
+        NEED(c, *i, 5);
+        n = get_be32(c->buf + *i + 1);
+        *i += 5;
+        if (n > (uint32_t)LEAF_TERM_MAX_ITEMS) {
+            snprintf(c->why, c->whylen, "map of %u pairs", n);
+            return WR_ETOOBIG;
+        }
+        return check_seq(c, i, n * 2, depth);
+    case ERL_LIST_EXT:
+        NEED(c, *i, 5);
+        n = get_be32(c->buf + *i + 1);
+        *i += 5;
+        if ((rc = check_seq(c, i, n, depth)) != 0)
+            return rc;
+        return check_term(c, i, depth + 1);          /* the tail */
+    case ERL_STRING_EXT:
+        NEED(c, *i, 3);
+        n = get_be16(c->buf + *i + 1);
+        NEED(c, *i, 3 + n);
+        *i += 3 + (int)n;
+        return 0;
+    case ERL_BINARY_EXT:
+        NEED(c, *i, 5);
+        n = get_be32(c->buf + *i + 1);
+        NEED(c, *i, 5 + (long)n);
+        *i += 5 + (int)n;
+        return 0;
+    case ERL_BIT_BINARY_EXT:
+        NEED(c, *i, 6);
+        n = get_be32(c->buf + *i + 1);
+        NEED(c, *i, 6 + (long)n);
+        *i += 6 + (int)n;
+        return 0;
+    case ERL_SMALL_BIG_EXT:
+        NEED(c, *i, 3);
+        n = (unsigned char)c->buf[*i + 1];
+        NEED(c, *i, 3 + n);
+        *i += 3 + (int)n;
+        return 0;
+    case ERL_LARGE_BIG_EXT:
+        NEED(c, *i, 6);
+        n = get_be32(c->buf + *i + 1);
+        NEED(c, *i, 6 + (long)n);
+        *i += 6 + (int)n;
+        return 0;
+    case ERL_PID_EXT:
+    case ERL_NEW_PID_EXT:
+        *i += 1;
+        if ((rc = check_atom(c, i)) != 0)
+            return rc;
+        n = tag == ERL_PID_EXT ? 9 : 12;
+        NEED(c, *i, n);
+        *i += (int)n;
+        return 0;
+    case ERL_PORT_EXT:
+    case ERL_NEW_PORT_EXT:
+    case ERL_V4_PORT_EXT:
+        *i += 1;
+        if ((rc = check_atom(c, i)) != 0)
+            return rc;
+        n = tag == ERL_PORT_EXT ? 5 : tag == ERL_NEW_PORT_EXT ? 8 : 12;
+        NEED(c, *i, n);
+        *i += (int)n;
+        return 0;
+    case ERL_REFERENCE_EXT:
+        *i += 1;
+        if ((rc = check_atom(c, i)) != 0)
+            return rc;
+        NEED(c, *i, 5);
+        *i += 5;
+        return 0;
+    case ERL_NEW_REFERENCE_EXT:
+    case ERL_NEWER_REFERENCE_EXT: {
+        NEED(c, *i, 3);
+        uint32_t words = get_be16(c->buf + *i + 1);
+        if (words < 1 || words > 5) {
+            snprintf(c->why, c->whylen, "reference of %u words at byte %d", words, *i);
+            return WR_EPROTO;
+        }
+        *i += 3;
+        if ((rc = check_atom(c, i)) != 0)
+            return rc;
+        n = (tag == ERL_NEW_REFERENCE_EXT ? 1 : 4) + 4 * words;
+        NEED(c, *i, n);
+        *i += (int)n;
+        return 0;
+    }
+    case ERL_EXPORT_EXT:
+        *i += 1;
+        if ((rc = check_atom(c, i)) != 0 || (rc = check_atom(c, i)) != 0)
+            return rc;
+        NEED(c, *i, 2);
+        if ((unsigned char)c->buf[*i] != ERL_SMALL_INTEGER_EXT) {
+            snprintf(c->why, c->whylen, "export arity is not a small integer");
+            return WR_EPROTO;
+        }
+        *i += 2;
+        return 0;
+    case ERL_NEW_FUN_EXT:
+        NEED(c, *i, 5);
+        n = get_be32(c->buf + *i + 1);        /* includes its own 4 bytes */
+        if (n < 4) {
+            snprintf(c->why, c->whylen, "fun of size %u", n);
+            return WR_EPROTO;
+        }
+        NEED(c, *i, 1 + (long)n);
+        *i += 1 + (int)n;
+        return 0;
+    default:
+        snprintf(c->why, c->whylen, "unsupported term tag %u at byte %d", tag, *i);
+        return WR_EPROTO;
+    }
+}
+
+int leaf_term_check(const char *buf, int len, int index, int *end, char *why, size_t whylen)
+{
+    check_t c = {buf, len, 0, why, whylen};
+    if (!buf || len < 0 || index < 0 || index > len) {
+        snprintf(why, whylen, "bad buffer");
+        return WR_EPROTO;
+    }
+    int i = index;
+    int rc = check_term(&c, &i, 0);
+    if (rc == 0 && end)
+        *end = i;
+    return rc;
+}
+
+static const char *type_name(int type)
+{
+    switch (type) {
+    case ERL_SMALL_INTEGER_EXT: case ERL_INTEGER_EXT:
+    case ERL_SMALL_BIG_EXT: case ERL_LARGE_BIG_EXT: return "integer";
+    case ERL_FLOAT_EXT: case ERL_NEW_FLOAT_EXT: return "float";
+    case ERL_ATOM_EXT: case ERL_ATOM_UTF8_EXT:
+    case ERL_SMALL_ATOM_EXT: case ERL_SMALL_ATOM_UTF8_EXT: return "atom";
+    case ERL_SMALL_TUPLE_EXT: case ERL_LARGE_TUPLE_EXT: return "tuple";
+    case ERL_NIL_EXT: return "[]";
+    case ERL_LIST_EXT: return "list";
+    case ERL_STRING_EXT: return "string";
+    case ERL_BINARY_EXT: case ERL_BIT_BINARY_EXT: return "binary";
+    case ERL_MAP_EXT: return "map";
+    case ERL_PID_EXT: case ERL_NEW_PID_EXT: return "pid";
+    case ERL_REFERENCE_EXT: case ERL_NEW_REFERENCE_EXT: case ERL_NEWER_REFERENCE_EXT: return "reference";
+    case ERL_PORT_EXT: case ERL_NEW_PORT_EXT: case ERL_V4_PORT_EXT: return "port";
+    default: return "other term";
+    }
+}
+
+int leaf_decode_number(const char *buf, int *index, double *out, char *why, size_t whylen)
+{
+    int type = 0, size = 0, i = *index;
+    if (ei_get_type(buf, &i, &type, &size) < 0) {
+        snprintf(why, whylen, "undecodable term");
+        return WR_EPROTO;
+    }
+    switch (type) {
+    case ERL_SMALL_INTEGER_EXT:
+    case ERL_INTEGER_EXT: {
+        long v;
+        if (ei_decode_long(buf, index, &v) < 0)
+            break;
+        *out = (double)v;
+        return 0;
+    }
+    case ERL_SMALL_BIG_EXT:
+    case ERL_LARGE_BIG_EXT: {
+        if (size > 8) {
+            snprintf(why, whylen, "integer of %d bytes over 64 bits", size);
+            return WR_ETOOBIG;
+        }
+        long long s;
+        unsigned long long u;
+        int j = *index;
+        if (ei_decode_longlong(buf, &j, &s) == 0) {
+            *out = (double)s;
+            *index = j;
+            return 0;
+        }
+        j = *index;
+        if (ei_decode_ulonglong(buf, &j, &u) == 0) {
+            *out = (double)u;
+            *index = j;
+            return 0;
+        }
+        snprintf(why, whylen, "integer over 64 bits");
+        return WR_ETOOBIG;
+    }
+    default:
+        break;
+    }
+    snprintf(why, whylen, "expected integer, got %s", type_name(type));
+    return WR_EPROTO;
+}
+
+int leaf_parse_envelope(const char *buf, int len, erlang_ref *ref, int *reply_index,
+                        char *why, size_t whylen)
+{
+    int i = 0, version = 0, end = 0, arity = 0, rc;
+    if (len < 1 || ei_decode_version(buf, &i, &version) < 0) {
+        snprintf(why, whylen, "no version byte");
+        return WR_EPROTO;
+    }
+    if ((rc = leaf_term_check(buf, len, i, &end, why, whylen)) != 0)
+        return rc;
+    if (end != len) {     /* ei_xreceive_msg leaves x.index = the payload's length */
+        snprintf(why, whylen, "%d bytes after the term", len - end);
+        return WR_EPROTO;
+    }
+    if (ei_decode_tuple_header(buf, &i, &arity) < 0 || arity != 2) {
+        snprintf(why, whylen, "expected {Ref, Reply}");
+        return WR_EPROTO;
+    }
+    if (ei_decode_ref(buf, &i, ref) < 0) {
+        snprintf(why, whylen, "expected {Ref, Reply}: first element is not a reference");
+        return WR_EPROTO;
+    }
+    *reply_index = i;
+    return 0;
+}
+
+/* {badrpc, Reason}: writes "badrpc: <Reason>" into why and returns 1; else 0. */
+static int is_badrpc(const char *buf, int index, char *why, size_t whylen)
+{
+    int i = index, arity = 0;
+    char atom[MAXATOMLEN_UTF8];
+    if (ei_decode_tuple_header(buf, &i, &arity) < 0 || arity != 2)
+        return 0;
+    if (ei_decode_atom(buf, &i, atom) < 0 || strcmp(atom, "badrpc") != 0)
+        return 0;
+    char *s = NULL;
+    int j = i;
+    if (ei_s_print_term(&s, buf, &j) >= 0 && s) {
+        snprintf(why, whylen, "badrpc: %.200s", s);
+    } else {
+        snprintf(why, whylen, "badrpc");
+    }
+    free(s);
+    return 1;
+}
+
+/* {Tag, Int} with the given atom tag. */
+static int tagged_number(const char *buf, int *i, const char *tag, double *out, char *why, size_t whylen)
+{
+    int arity = 0;
+    char atom[MAXATOMLEN_UTF8];
+    if (ei_decode_tuple_header(buf, i, &arity) < 0 || arity != 2 ||
+        ei_decode_atom(buf, i, atom) < 0 || strcmp(atom, tag) != 0) {
+        snprintf(why, whylen, "expected {%s, Int}", tag);
+        return WR_EPROTO;
+    }
+    return leaf_decode_number(buf, i, out, why, whylen);
+}
+
+static int parse_memory(const char *buf, int i, leaf_values_t *out, char *why, size_t whylen)
+{
+    int type = 0, size = 0, n = 0, rc;
+    ei_get_type(buf, &i, &type, &size);
+    if (type != ERL_LIST_EXT) {
+        snprintf(why, whylen, "expected list of {atom, integer}, got %s", type_name(type));
+        return WR_EPROTO;
+    }
+    if (ei_decode_list_header(buf, &i, &n) < 0) {
+        snprintf(why, whylen, "bad list");
+        return WR_EPROTO;
+    }
+    if (n > 256) {
+        snprintf(why, whylen, "memory list of %d elements (cap 256)", n);
+        return WR_ETOOBIG;
+    }
+    for (int k = 0; k < n; k++) {
+        int arity = 0;
+        char key[MAXATOMLEN_UTF8];
+        double v;
+        if (ei_decode_tuple_header(buf, &i, &arity) < 0 || arity != 2 ||
+            ei_decode_atom(buf, &i, key) < 0) {
+            snprintf(why, whylen, "memory element %d: expected {atom, integer}", k);
+            return WR_EPROTO;
+        }
+        if ((rc = leaf_decode_number(buf, &i, &v, why, whylen)) != 0)
+            return rc;
+        for (int s = 0; leaf_memory_keys[s]; s++) {
+            if (strcmp(leaf_memory_keys[s], key) == 0) {
+                out->v[s] = v;
+                out->mask |= 1u << s;
+                break;
+            }
+        }
+    }
+    ei_get_type(buf, &i, &type, &size);
+    if (type != ERL_NIL_EXT) {
+        snprintf(why, whylen, "memory list is improper");
+        return WR_EPROTO;
+    }
+    if (out->mask == 0) {
+        snprintf(why, whylen, "memory list has none of the known keys");
+        return WR_EPROTO;
+    }
+    return 0;
+}
+
+int leaf_parse_reply(const char *buf, int index, leaf_shape_t shape, leaf_values_t *out,
+                     char *why, size_t whylen)
+{
+    int i = index, arity = 0, rc;
+    memset(out, 0, sizeof *out);
+    if (is_badrpc(buf, index, why, whylen))
+        return WR_EPROTO;
+    switch (shape) {
+    case LEAF_SHAPE_MEMORY:
+        return parse_memory(buf, i, out, why, whylen);
+    case LEAF_SHAPE_INT:
+        if ((rc = leaf_decode_number(buf, &i, &out->v[0], why, whylen)) != 0)
+            return rc;
+        out->mask = 1;
+        return 0;
+    case LEAF_SHAPE_PAIR_FIRST:
+        if (ei_decode_tuple_header(buf, &i, &arity) < 0 || arity != 2) {
+            snprintf(why, whylen, "expected {Int, Int}");
+            return WR_EPROTO;
+        }
+        if ((rc = leaf_decode_number(buf, &i, &out->v[0], why, whylen)) != 0)
+            return rc;
+        out->mask = 1;
+        return 0;
+    case LEAF_SHAPE_IO:
+        if (ei_decode_tuple_header(buf, &i, &arity) < 0 || arity != 2) {
+            snprintf(why, whylen, "expected {{input, I}, {output, O}}");
+            return WR_EPROTO;
+        }
+        if ((rc = tagged_number(buf, &i, "input", &out->v[0], why, whylen)) != 0 ||
+            (rc = tagged_number(buf, &i, "output", &out->v[1], why, whylen)) != 0)
+            return rc;
+        out->mask = 3;
+        return 0;
+    }
+    snprintf(why, whylen, "unknown shape %d", (int)shape);
+    return WR_EINVAL;
+}

@@ -1,0 +1,67 @@
+/* leaf_parse: decoding of the replies BEAM nodes send to the leaf's rex calls.
+ *
+ * Pure functions over external-term-format bytes (no sockets, no ei_cnode): a bounded
+ * validator that walks one term and proves it lies within the received bytes (ei_decode_*
+ * take no length, so nothing is decoded before the validator passed), the {Ref, Reply}
+ * envelope of a gen_server reply, and the reply shapes of the agentless calls as an OTP 25
+ * node gives them:
+ *   erlang:memory()                 [{total,N},{processes,N},...] (9 pairs, any order)
+ *   erlang:system_info(X)           N
+ *   erlang:statistics(run_queue)    N
+ *   erlang:statistics(reductions)   {Total, SinceLast}
+ *   erlang:statistics(wall_clock)   {Ms, SinceLast}
+ *   erlang:statistics(io)           {{input,I},{output,O}}
+ * {badrpc, Reason} and any other shape give an error with a reason, never a crash.
+ * Terms from nodes are untrusted: nesting, list lengths and integer sizes are capped. */
+#ifndef LEAF_PARSE_H
+#define LEAF_PARSE_H
+/* libei.a is the thread-safe build: erl_errno is per thread only with _REENTRANT. */
+#ifndef _REENTRANT
+#define _REENTRANT 1
+#endif
+#include <stddef.h>
+#include <ei.h>
+
+#define LEAF_TERM_MAX_DEPTH   64
+#define LEAF_TERM_MAX_ITEMS   1000000   /* elements in one term */
+#define LEAF_PARSE_MAX_VALUES 9
+
+/* What a call's reply looks like. */
+typedef enum {
+    LEAF_SHAPE_MEMORY = 0,   /* list of {Key, Int}; values per leaf_memory_keys */
+    LEAF_SHAPE_INT = 1,      /* Int -> v[0] */
+    LEAF_SHAPE_PAIR_FIRST = 2, /* {Int, _} -> v[0] */
+    LEAF_SHAPE_IO = 3        /* {{input,I},{output,O}} -> v[0] = I, v[1] = O */
+} leaf_shape_t;
+
+/* The erlang:memory() keys the leaf keeps, in value-slot order (NULL-terminated). */
+extern const char *const leaf_memory_keys[];
+
+typedef struct {
+    double   v[LEAF_PARSE_MAX_VALUES];
+    unsigned mask;            /* bit i set: v[i] is present */
+} leaf_values_t;
+
+/* Checks that buf[index..len) starts with one complete, well-formed term within the caps.
+ * On success returns 0 and sets *end to the index just past it. Returns WR_EPROTO
+ * (truncated, unknown tag, bad size) or WR_ETOOBIG (over a cap) with a reason in why. */
+int leaf_term_check(const char *buf, int len, int index, int *end, char *why, size_t whylen);
+
+/* Decodes an integer term at *index (small, 32-bit, or a bignum that fits 64 bits, signed or
+ * unsigned) into *out and advances *index. The term must have been validated. Returns 0 or
+ * WR_EPROTO (not an integer) / WR_ETOOBIG (bignum over 64 bits) with a reason. */
+int leaf_decode_number(const char *buf, int *index, double *out, char *why, size_t whylen);
+
+/* Parses a whole received message payload (starting with the version byte, exactly len
+ * bytes: ei_xreceive_msg leaves the payload's length in x.index) that should be {Ref, Reply}. On success fills *ref and sets *reply_index to where Reply starts.
+ * Returns 0 or WR_EPROTO / WR_ETOOBIG with a reason. */
+int leaf_parse_envelope(const char *buf, int len, erlang_ref *ref, int *reply_index,
+                        char *why, size_t whylen);
+
+/* Parses Reply (validated by leaf_parse_envelope) at index according to shape into out.
+ * Returns 0 (at least one value present), or WR_EPROTO with a reason ("badrpc: ...",
+ * "expected integer, got tuple", ...), or WR_ETOOBIG. */
+int leaf_parse_reply(const char *buf, int index, leaf_shape_t shape, leaf_values_t *out,
+                     char *why, size_t whylen);
+
+#endif

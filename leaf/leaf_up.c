@@ -1,0 +1,265 @@
+/* leaf_up: the leaf's link to its parents (core/wr_link.h wr_client). HELLO says kind "leaf";
+ * a parent coming up gets a SNAPSHOT (every node); every poll interval, and 100 ms after any
+ * node changes state (coalesced), a DELTA goes upward with the changed nodes, the rollups of
+ * the interval and the leaf's tier entry. COMMAND "snapshot" is answered with a SNAPSHOT;
+ * QUERY kind "metric" is answered with a REPLY from the store, to the parent that asked. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "leaf.h"
+#include "wr_error.h"
+#include "wr_log.h"
+#include "wr_time.h"
+
+static const char *parent_name(leaf_t *lf, int i)
+{
+    return i >= 0 && (size_t)i < lf->cfg.n_parents ? lf->cfg.parents[i] : "?";
+}
+
+/* Builds the state message: every node (snapshot) or the dirty ones (delta). */
+static void build_state(leaf_t *lf, int snapshot, wr_state_msg_t *msg, wr_tier_entry_t *tier)
+{
+    memset(msg, 0, sizeof *msg);
+    msg->interval_ms = (uint32_t)(lf->cfg.interval * 1000.0);
+    msg->at_ms = wr_wall_ms();
+    size_t k = 0;
+    uint32_t up = 0;
+    for (size_t i = 0; i < lf->n_nodes; i++) {
+        leaf_node_t *n = &lf->nodes[i];
+        if (n->state == WR_NODE_UP)
+            up++;
+        if (!snapshot && !n->dirty)
+            continue;
+        wr_node_entry_t *e = &lf->msg_nodes[k++];
+        memcpy(e->name, n->name, sizeof e->name);
+        e->state = (uint8_t)n->state;
+        e->since_ms = n->since_ms;
+        snprintf(e->leaf, sizeof e->leaf, "%s", lf->cfg.id);
+    }
+    msg->n_nodes = k;
+    msg->nodes = lf->msg_nodes;
+    for (size_t m = 0; m < wr_metric_count; m++) {
+        snprintf(lf->msg_rollups[m].metric, sizeof lf->msg_rollups[m].metric, "%s", wr_metric_defs[m].name);
+        lf->msg_rollups[m].agg = lf->interval_agg[m];
+    }
+    msg->n_rollups = wr_metric_count;
+    msg->rollups = lf->msg_rollups;
+    memset(tier, 0, sizeof *tier);
+    snprintf(tier->id, sizeof tier->id, "%s", lf->cfg.id);
+    snprintf(tier->kind, sizeof tier->kind, "leaf");
+    tier->parent = -1;
+    tier->up = 1;
+    tier->nodes_total = (uint32_t)lf->n_nodes;
+    tier->nodes_up = up;
+    tier->samples_per_s = lf->samples_per_s;
+    msg->n_tiers = 1;
+    msg->tiers = tier;
+}
+
+static int encode_state(leaf_t *lf, int type)
+{
+    wr_state_msg_t msg;
+    wr_tier_entry_t tier;
+    wr_envelope_t env;
+    build_state(lf, type == WR_MSG_SNAPSHOT, &msg, &tier);
+    wr_envelope_next(&lf->origin, type, &env);
+    int rc = wr_encode_state(lf->enc, &env, &msg);
+    if (rc)
+        WR_ERROR("encoding %s failed: %s", wr_msg_type_name(type), wr_strerror(rc));
+    return rc;
+}
+
+static void send_snapshot(leaf_t *lf, int parent)
+{
+    if (encode_state(lf, WR_MSG_SNAPSHOT) != 0)
+        return;
+    int rc = wr_client_send_to(lf->cli, parent, wr_encoder_data(lf->enc), wr_encoder_size(lf->enc));
+    if (rc) {
+        lf->send_errors++;
+        WR_WARN("SNAPSHOT to parent %s not sent: %s", parent_name(lf, parent), wr_strerror(rc));
+    } else {
+        WR_DEBUG("SNAPSHOT (%zu nodes) sent to parent %s", lf->n_nodes, parent_name(lf, parent));
+    }
+}
+
+void leaf_up_send_delta(leaf_t *lf)
+{
+    if (!lf->cli)
+        goto clear;
+    if (encode_state(lf, WR_MSG_DELTA) != 0)
+        return;
+    int rc = wr_client_send(lf->cli, wr_encoder_data(lf->enc), wr_encoder_size(lf->enc));
+    if (rc == WR_EAGAIN) {
+        lf->send_errors++;           /* keep the dirty marks: the next DELTA carries them */
+        WR_DEBUG("DELTA not sent: every parent at its high-water mark");
+        return;
+    }
+    /* sent, or no parent up (a parent coming up gets a SNAPSHOT) */
+clear:
+    for (size_t i = 0; i < lf->n_nodes; i++)
+        lf->nodes[i].dirty = 0;
+}
+
+static void on_delta_soon(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    leaf_up_send_delta(w->data);
+}
+
+void leaf_up_state_changed(leaf_t *lf)
+{
+    if (!ev_is_active(&lf->delta_soon)) {
+        ev_timer_set(&lf->delta_soon, 0.1, 0.);
+        ev_timer_start(lf->loop, &lf->delta_soon);
+    }
+}
+
+static void on_parent_up(void *ud, int parent)
+{
+    leaf_t *lf = ud;
+    WR_INFO("parent %s up", parent_name(lf, parent));
+    send_snapshot(lf, parent);
+}
+
+static void on_parent_down(void *ud, int parent)
+{
+    leaf_t *lf = ud;
+    WR_WARN("parent %s down", parent_name(lf, parent));
+}
+
+static void on_bad_frame(void *ud, int parent, const char *why)
+{
+    leaf_t *lf = ud;
+    WR_WARN("bad frame from parent %s: %s", parent_name(lf, parent), why);
+}
+
+static void answer_query(leaf_t *lf, int parent, wr_decoder_t *dec)
+{
+    char why[256], err[WR_ERROR_TEXT_MAX];
+    wr_query_t q;
+    if (wr_decode_query(dec, &q, why, sizeof why) != 0) {
+        WR_WARN("bad QUERY from parent %s: %s", parent_name(lf, parent), why);
+        return;
+    }
+    lf->queries++;
+    char *result = NULL;
+    int status;
+    err[0] = '\0';
+    leaf_node_t *n = NULL;
+    if (!(q.kind_len == 6 && memcmp(q.kind, "metric", 6) == 0)) {
+        status = WR_EUNSUPPORTED;
+        snprintf(err, sizeof err, "unknown query kind %.*s", (int)(q.kind_len > 64 ? 64 : q.kind_len), q.kind);
+    } else if (!(n = leaf_node_find(lf, q.node, q.node_len))) {
+        status = WR_ENOTFOUND;
+        snprintf(err, sizeof err, "node %.*s is not monitored by %s", (int)(q.node_len > 200 ? 200 : q.node_len),
+                 q.node, lf->cfg.id);
+    } else {
+        status = leaf_samples_query(lf, n, q.args, q.args_len, &result, err, sizeof err);
+    }
+    WR_DEBUG("QUERY %llu %.*s %.*s: %s%s%s", (unsigned long long)q.qid, (int)(q.kind_len > 64 ? 64 : q.kind_len),
+             q.kind, (int)(q.node_len > 200 ? 200 : q.node_len), q.node, wr_strerror(status),
+             err[0] ? ": " : "", err);
+    wr_reply_t r;
+    memset(&r, 0, sizeof r);
+    r.qid = q.qid;
+    r.status = status;
+    r.error = err;
+    r.error_len = strlen(err);
+    r.result = result ? result : "";
+    r.result_len = result ? strlen(result) : 0;
+    wr_envelope_t env;
+    wr_envelope_next(&lf->origin, WR_MSG_REPLY, &env);
+    int rc = wr_encode_reply(lf->enc, &env, &r);
+    if (rc == 0)
+        rc = wr_client_send_to(lf->cli, parent, wr_encoder_data(lf->enc), wr_encoder_size(lf->enc));
+    if (rc) {
+        lf->send_errors++;
+        WR_WARN("REPLY %llu to parent %s not sent: %s", (unsigned long long)q.qid,
+                parent_name(lf, parent), wr_strerror(rc));
+    }
+    free(result);
+}
+
+static void on_message(void *ud, int parent, const wr_envelope_t *env, wr_decoder_t *dec)
+{
+    leaf_t *lf = ud;
+    char why[256];
+    switch (env->type) {
+    case WR_MSG_COMMAND: {
+        wr_command_t c;
+        if (wr_decode_command(dec, &c, why, sizeof why) != 0) {
+            WR_WARN("bad COMMAND from parent %s: %s", parent_name(lf, parent), why);
+        } else if (c.cmd_len == 8 && memcmp(c.cmd, "snapshot", 8) == 0) {
+            send_snapshot(lf, parent);
+        } else {
+            WR_DEBUG("COMMAND %.*s from parent %s ignored", (int)(c.cmd_len > 64 ? 64 : c.cmd_len), c.cmd,
+                     parent_name(lf, parent));
+        }
+        break;
+    }
+    case WR_MSG_QUERY:
+        answer_query(lf, parent, dec);
+        break;
+    case WR_MSG_ACK:
+        break;
+    default:
+        WR_DEBUG("%s from parent %s ignored", wr_msg_type_name(env->type), parent_name(lf, parent));
+        break;
+    }
+}
+
+int leaf_up_init(leaf_t *lf, char *err, size_t errlen)
+{
+    wr_origin_init(&lf->origin, lf->cfg.id);
+    lf->enc = wr_encoder_new();
+    lf->msg_nodes = calloc(lf->n_nodes ? lf->n_nodes : 1, sizeof *lf->msg_nodes);
+    if (!lf->enc || !lf->msg_nodes) {
+        snprintf(err, errlen, "out of memory");
+        return WR_ENOMEM;
+    }
+    for (size_t m = 0; m < wr_metric_count; m++)
+        wr_agg_init(&lf->interval_agg[m]);
+    ev_timer_init(&lf->delta_soon, on_delta_soon, 0.1, 0.);
+    lf->delta_soon.data = lf;
+    if (lf->cfg.n_parents == 0) {
+        WR_WARN("no parents configured: nothing is streamed upward");
+        return 0;
+    }
+    lf->zctx = zmq_ctx_new();
+    if (!lf->zctx) {
+        snprintf(err, errlen, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+        return WR_EIO;
+    }
+    wr_hello_t hello;
+    memset(&hello, 0, sizeof hello);
+    snprintf(hello.kind, sizeof hello.kind, "leaf");
+    snprintf(hello.id, sizeof hello.id, "%s", lf->cfg.id);
+    snprintf(hello.version, sizeof hello.version, "%s", WARREN_VERSION);
+    hello.interval_ms = (uint32_t)(lf->cfg.interval * 1000.0);
+    wr_link_params_t params;
+    wr_link_params_default(&params);
+    params.heartbeat_ms = (uint32_t)(lf->cfg.hb_interval * 1000.0);
+    params.misses = (uint32_t)lf->cfg.hb_misses;
+    static const wr_client_callbacks_t cb = {on_parent_up, on_parent_down, on_message, on_bad_frame};
+    lf->cli = wr_client_new(lf->loop, lf->zctx, (const char *const *)lf->cfg.parents, lf->cfg.n_parents,
+                            (wr_parent_mode_t)lf->cfg.parent_mode, &lf->origin, &hello, &params, &cb, lf,
+                            err, errlen);
+    if (!lf->cli)
+        return WR_EIO;
+    return 0;
+}
+
+void leaf_up_fini(leaf_t *lf)
+{
+    ev_timer_stop(lf->loop, &lf->delta_soon);
+    wr_client_destroy(&lf->cli);
+    if (lf->zctx) {
+        zmq_ctx_term(lf->zctx);
+        lf->zctx = NULL;
+    }
+    wr_encoder_destroy(&lf->enc);
+    free(lf->msg_nodes);
+    lf->msg_nodes = NULL;
+}

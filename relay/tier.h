@@ -1,0 +1,104 @@
+/* tier: the state of one subtree as a relay or root holds it, and the links that feed it.
+ *
+ * A tier binds a ROUTER for its children (leaves or relays), merges what they send
+ * (SNAPSHOT / DELTA: node states, per-metric rollups, the tiers below), keeps the routing
+ * table node -> child, routes QUERYs down and REPLYs back, and (when it has parents) streams
+ * its merged state upward every interval: SNAPSHOT when a parent comes up or asks, DELTA
+ * otherwise. warren-relay is a tier with parents; warren-root is a tier without parents plus
+ * HTTP. Everything runs on the loop's thread; nothing here blocks.
+ *
+ * Data rules:
+ *  - A child's SNAPSHOT replaces everything that child said before; a DELTA updates the nodes
+ *    it lists and replaces the child's rollups and tiers.
+ *  - A DELTA whose seq is not the previous seq + 1 of the same epoch means frames were lost:
+ *    the tier asks the child for a SNAPSHOT (COMMAND {cmd:"snapshot"}) and counts the gap.
+ *    "Previous" means the previous SNAPSHOT/DELTA of that child: senders number their state
+ *    frames on their own counter (the link's HEARTBEATs and other frames take seqs from the
+ *    shared origin, so they must not be used): each DELTA carries the last DELTA's seq + 1,
+ *    and a SNAPSHOT carries the seq of the last DELTA sent (so a SNAPSHOT to one parent is no
+ *    gap for another). A receiver takes a SNAPSHOT's seq as the new base.
+ *  - A node's owner is the child that last reported it. A SNAPSHOT from the owner that no
+ *    longer lists the node removes it.
+ *  - While a child is dead (no frame within the heartbeat timeout) its nodes are kept but
+ *    reported with state WR_NODE_UNKNOWN, and its tiers are kept with up = 0.
+ *  - Rollups: the tier's rollup of metric M is the wr_agg_merge of its live children's
+ *    latest rollups of M.
+ *
+ * Children must understand COMMAND "snapshot" (send a SNAPSHOT to that parent now). */
+#ifndef TIER_H
+#define TIER_H
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "wr_codec.h"
+#include "wr_link.h"
+
+typedef struct tier tier_t;
+
+typedef struct {
+    const char        *id;              /* this tier's id: "relay-1", "root-a" */
+    const char        *kind;            /* "relay" | "root" */
+    const char        *bind;            /* ROUTER endpoint for children */
+    const char *const *parents;         /* parent endpoints (none for a root) */
+    size_t             n_parents;
+    wr_parent_mode_t   parent_mode;
+    uint32_t           interval_ms;     /* period of the upward DELTA; default 10000 */
+    uint32_t           query_timeout_ms;/* default 5000 */
+    size_t             max_nodes;       /* cap of nodes per child frame; default 1,000,000 */
+    wr_link_params_t   link;
+} tier_params_t;
+
+/* Creates the tier, binds, connects to parents. NULL with a reason in err. */
+tier_t *tier_new(struct ev_loop *loop, void *zctx, const tier_params_t *params, char *err, size_t errlen);
+void    tier_destroy(tier_t **tier);
+
+typedef struct {
+    uint32_t nodes_total;     /* every node known in the subtree */
+    uint32_t nodes_up;
+    uint32_t nodes_down;      /* nodes_total - nodes_up */
+    uint32_t leaves_total, leaves_up;
+    uint32_t relays_total, relays_up;   /* below this tier (this tier not counted) */
+    uint32_t children;        /* live direct children */
+    double   samples_per_s;   /* sum over live leaves */
+    int64_t  started_ms;      /* wall ms this tier started */
+    uint64_t seq_gaps;        /* DELTA gaps seen (snapshots asked for) */
+    uint64_t bad_frames;      /* frames dropped as malformed */
+    int      parents_up;      /* live parents (0 for a root) */
+} tier_status_t;
+
+void tier_status(const tier_t *tier, tier_status_t *out);
+
+/* A node as the tier sees it. Strings are valid until the loop runs again. */
+typedef struct {
+    const char *name;
+    int         state;        /* WR_NODE_UP / DOWN / UNKNOWN (owner unreachable) */
+    int64_t     since_ms;
+    const char *leaf;         /* owning leaf id */
+    const char *child;        /* direct child that routes to it */
+} tier_node_view_t;
+
+/* Visits every node (unspecified order); fn returns 0 to go on, non-zero to stop. */
+void tier_nodes_foreach(const tier_t *tier, int (*fn)(void *ud, const tier_node_view_t *n), void *ud);
+/* Looks one node up. Returns 0 or WR_ENOTFOUND. */
+int  tier_node_lookup(const tier_t *tier, const char *name, tier_node_view_t *out);
+
+/* The subtree's tiers, flattened in pre-order, this tier first (parent -1). Returns the count
+ * and a malloc'd array in *out (caller frees). */
+size_t tier_tree(const tier_t *tier, wr_tier_entry_t **out);
+
+/* The merged rollups of the latest interval, one per metric. Returns the count and a malloc'd
+ * array in *out (caller frees). */
+size_t tier_rollups(const tier_t *tier, wr_rollup_entry_t **out);
+
+/* Routes a query about node down to its owning leaf. fn is called exactly once, on the loop's
+ * thread, later (never from inside tier_query): with status 0 and the leaf's JSON result, or
+ * with a WR_E... status and an error text (WR_ETIMEDOUT after query_timeout_ms, WR_ENOTFOUND
+ * from the leaf...). Returns 0 and the query id in *qid, or WR_ENOTFOUND (unknown node; fn is
+ * not called) or WR_EAGAIN (child unreachable; fn is not called). */
+typedef void (*tier_reply_fn)(void *ud, int status, const char *error, const char *result, size_t result_len);
+int  tier_query(tier_t *tier, const char *node, const char *kind, const char *args_json,
+                tier_reply_fn fn, void *ud, uint64_t *qid);
+/* Forgets a pending query: its fn will not be called. */
+void tier_query_cancel(tier_t *tier, uint64_t qid);
+
+#endif

@@ -1,0 +1,167 @@
+/* tier_int: the tier's private structures, shared by tier.c (links, merge, upward stream),
+ * tier_nodes.c (the node table) and tier_query.c (query routing). Not a public header. */
+#ifndef TIER_INT_H
+#define TIER_INT_H
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "tier.h"
+
+/* ---- generic string-keyed open-addressing table (linear probing, backward-shift delete) --
+ * Items embed their key as a NUL-terminated char array at key_off. */
+typedef struct {
+    void    *item;
+    uint32_t hash;
+} tmap_slot_t;
+
+typedef struct {
+    tmap_slot_t *slots;
+    size_t       cap;      /* power of two, or 0 */
+    size_t       count;
+    size_t       key_off;
+} tmap_t;
+
+uint32_t tmap_hash(const char *s, size_t len);
+void     tmap_init(tmap_t *m, size_t key_off);
+void     tmap_free(tmap_t *m);
+void    *tmap_get(const tmap_t *m, const char *key, size_t len, uint32_t hash);
+int      tmap_put(tmap_t *m, void *item, uint32_t hash);       /* key must be absent; 0 or WR_ENOMEM */
+void     tmap_del(tmap_t *m, const void *item, uint32_t hash);
+
+/* ---- leaf ids, interned and reference-counted -------------------------------------- */
+typedef struct {
+    uint32_t hash;
+    uint32_t refs;
+    char     id[WR_ID_MAX];
+} tleaf_t;
+
+struct tchild;
+
+/* ---- one node ---------------------------------------------------------------------- */
+typedef struct tnode {
+    uint32_t       hash;
+    uint8_t        state;         /* as the owner reported it */
+    uint8_t        dirty;         /* in the tier's dirty list */
+    int64_t        since_ms;
+    uint64_t       mark;          /* snapshot generation that last listed it */
+    tleaf_t       *leaf;
+    struct tchild *owner;
+    struct tnode  *cprev, *cnext; /* owner's node list */
+    struct tnode  *dprev, *dnext; /* dirty list */
+    char           name[];        /* NUL-terminated */
+} tnode_t;
+
+/* ---- one direct child ---------------------------------------------------------------- */
+typedef struct tchild {
+    uint32_t           hash;
+    int                live;
+    int                synced;        /* a SNAPSHOT arrived since it came up */
+    char               id[WR_ID_MAX];
+    char               kind[WR_KIND_MAX];
+    uint64_t           epoch;         /* epoch of the last state frame */
+    uint64_t           last_seq;      /* seq of the last state frame */
+    int                have_seq;
+    int64_t            down_ms;       /* wall ms it went down */
+    int64_t            snap_asked_ms; /* last COMMAND snapshot sent (mono ms) */
+    tnode_t           *nodes;         /* list head */
+    size_t             n_nodes;
+    size_t             n_up;          /* nodes with reported state UP */
+    wr_rollup_entry_t *rollups;
+    size_t             n_rollups;
+    wr_tier_entry_t   *tiers;
+    size_t             n_tiers;
+    struct tchild     *next;          /* creation order */
+} tchild_t;
+
+/* ---- a routed query ------------------------------------------------------------------- */
+typedef struct tquery {
+    uint64_t       qid;           /* local id (sent down) */
+    int            parent;        /* -1: local (fn), else parent index */
+    uint64_t       up_qid;        /* the parent's qid */
+    tier_reply_fn  fn;
+    void          *ud;
+    char           child[WR_ID_MAX];
+    struct tier   *tier;
+    ev_timer       timer;
+    struct tquery *next;          /* hash chain */
+} tquery_t;
+
+#define TIER_QBUCKETS     4096
+#define TIER_MAX_PENDING  10000
+#define TIER_QUICK_MS     100
+
+struct tier {
+    struct ev_loop   *loop;
+    char              id[WR_ID_MAX];
+    char              kind[WR_KIND_MAX];
+    uint32_t          interval_ms;
+    uint32_t          query_timeout_ms;
+    size_t            max_nodes;
+    wr_parent_mode_t  parent_mode;
+    int64_t           started_ms;
+    wr_origin_t       origin;         /* shared with the links (HELLO, HEARTBEAT) */
+    uint64_t          state_seq;      /* seq of the last DELTA sent upward */
+    wr_server_t      *server;
+    wr_client_t      *client;
+    wr_encoder_t     *enc;
+
+    tmap_t            nodes;          /* name -> tnode_t */
+    tmap_t            leaves;         /* leaf id -> tleaf_t */
+    tmap_t            children;       /* child id -> tchild_t */
+    tchild_t         *child_list, *child_tail;
+    uint64_t          snap_gen;
+    tnode_t          *dirty_head;     /* nodes changed since the last upward state frame */
+    int               removed;        /* nodes were removed: next upward frame is a SNAPSHOT */
+
+    ev_timer          interval_timer;
+    ev_timer          quick_timer;
+
+    tquery_t         *qbuckets[TIER_QBUCKETS];
+    size_t            n_pending;
+    uint64_t          next_qid;
+
+    /* counters */
+    uint64_t          seq_gaps;
+    uint64_t          bad_frames;
+    uint64_t          unexpected;
+    uint64_t          queries_rejected;
+    uint64_t          late_replies;
+    int64_t           bad_log_ms;     /* rate limit of bad-frame log lines */
+    uint64_t          bad_log_suppressed;
+    int64_t           gap_log_ms;     /* rate limit of seq-gap log lines */
+    uint64_t          gap_log_suppressed;
+
+    /* reusable buffers */
+    wr_state_msg_t    out;            /* upward state frame */
+    size_t            out_nodes_cap, out_rollups_cap, out_tiers_cap;
+    char             *text_buf;       /* NUL-terminated copies of reply payloads */
+    size_t            text_cap;
+};
+
+/* tier_nodes.c */
+int      tier_nodes_init(tier_t *t);
+void     tier_nodes_fini(tier_t *t);
+tnode_t *tier_node_find(const tier_t *t, const char *name, size_t len);
+/* Creates or updates node e as reported by child c (marks gen). Returns 0 or WR_ENOMEM. */
+int      tier_node_apply(tier_t *t, tchild_t *c, const wr_node_entry_t *e, uint64_t gen);
+/* Removes c's nodes whose mark != gen. */
+void     tier_child_sweep(tier_t *t, tchild_t *c, uint64_t gen);
+void     tier_node_mark_dirty(tier_t *t, tnode_t *n);
+void     tier_node_clear_dirty(tier_t *t, tnode_t *n);
+/* Effective state: UNKNOWN when the owner is dead. */
+int      tier_node_state(const tnode_t *n);
+void     tier_node_view(const tnode_t *n, tier_node_view_t *out);
+tchild_t *tier_child_get(tier_t *t, const char *id, int create);
+
+/* tier_query.c */
+void tier_queries_fini(tier_t *t);
+void tier_query_from_parent(tier_t *t, int parent, wr_decoder_t *dec);
+void tier_reply_from_child(tier_t *t, tchild_t *c, wr_decoder_t *dec);
+void tier_queries_child_down(tier_t *t, const tchild_t *c);
+
+/* tier.c */
+void tier_count_bad(tier_t *t, const char *peer, const char *why);
+void tier_state_changed(tier_t *t);   /* arms the quick upward DELTA */
+const char *tier_text(tier_t *t, const char *s, size_t len);  /* NUL-terminated copy */
+
+#endif

@@ -1,0 +1,90 @@
+/* root_main: warren-root, a tier without parents plus the HTTP API (root/root_http.h).
+ * Reads section "root" of its config file (docs/CONFIG.md); a "parents" key is an error.
+ * One libev loop; SIGINT/SIGTERM stop it cleanly. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <zmq.h>
+#include "root_http.h"
+#include "tier.h"
+#include "tier_config.h"
+#include "wr_daemon.h"
+#include "wr_log.h"
+
+static const wr_daemon_info_t root_info = {
+    .prog = "warren-root",
+    .summary = "warren root: the top tier of the fabric, with the HTTP API, /metrics and the dashboard.",
+    .config_help =
+        "  root = {\n"
+        "    id = \"root-a\";                       # required: [A-Za-z0-9_.-], at most 63 bytes\n"
+        "    bind = \"tcp://127.0.0.1:7300\";       # ROUTER for children\n"
+        "    http = {\n"
+        "      listen = \"127.0.0.1\";              # bind address of the HTTP API\n"
+        "      port = 7380;                       # 0 = any free port\n"
+        "      www = \"/usr/share/warren/www\";     # dashboard files (optional)\n"
+        "    };\n"
+        "    interval = 10.0;                     # seconds (state merge period)\n"
+        "    query_timeout = 5.0;                 # seconds before a routed query fails\n"
+        "    heartbeat = { interval = 1.0; misses = 3; };\n"
+        "    log = { level = \"info\"; syslog = false; };\n"
+        "  };\n"
+        "  (a root has no parents: a \"parents\" key is an error)",
+};
+
+int main(int argc, char **argv)
+{
+    wr_daemon_args_t args;
+    wr_daemon_parse_args(&root_info, argc, argv, &args);
+    wr_config_t *cfg = wr_daemon_load_config(&root_info, &args);
+    tier_conf_t conf;
+    tier_config_read(cfg, "root", "root", "tcp://127.0.0.1:7300", -1, &conf);
+    char listen[128], www[1024];
+    int64_t port = 7380;
+    wr_config_string(cfg, "root.http.listen", "127.0.0.1", listen, sizeof listen);
+    wr_config_int(cfg, "root.http.port", 7380, 0, 65535, &port);
+    wr_config_string(cfg, "root.http.www", "", www, sizeof www);
+    wr_daemon_setup_log(cfg, "root", &root_info, &args, conf.id[0] ? conf.id : "?");
+    wr_daemon_finish_config(cfg, &args);
+    wr_config_destroy(&cfg);
+
+    wr_daemon_raise_nofile();
+    struct ev_loop *loop = ev_default_loop(0);
+    void *zctx = zmq_ctx_new();
+    if (!loop || !zctx) {
+        WR_ERROR("cannot create the event loop or the ZeroMQ context");
+        return 1;
+    }
+    char err[512];
+    tier_t *tier = tier_new(loop, zctx, &conf.params, err, sizeof err);
+    if (!tier) {
+        WR_ERROR("%s", err);
+        zmq_ctx_term(zctx);
+        tier_config_free(&conf);
+        return 1;
+    }
+    root_http_params_t hp = {.listen = listen, .port = (int)port, .max_connections = 0,
+                             .www_dir = www[0] ? www : NULL};
+    root_http_t *http = root_http_new(loop, tier, &hp, err, sizeof err);
+    if (!http) {
+        WR_ERROR("HTTP API: %s", err);
+        tier_destroy(&tier);
+        zmq_ctx_term(zctx);
+        tier_config_free(&conf);
+        return 1;
+    }
+    WR_INFO("warren-root %s: children on %s", WARREN_VERSION, conf.bind);
+    WR_INFO("HTTP API on http://%s:%d", listen, root_http_port(http));
+
+    ev_signal sigs[2];
+    wr_daemon_signals(loop, sigs);
+    ev_run(loop, 0);
+
+    WR_INFO("shutting down");
+    ev_signal_stop(loop, &sigs[0]);
+    ev_signal_stop(loop, &sigs[1]);
+    root_http_destroy(&http);
+    tier_destroy(&tier);
+    zmq_ctx_term(zctx);
+    tier_config_free(&conf);
+    ev_loop_destroy(loop);
+    return 0;
+}

@@ -1,0 +1,391 @@
+/* test_leaf_parse: the leaf's decoding of rex replies (leaf/leaf_parse.c, included directly:
+ * the parser is pure). Terms are built with ei_x_encode_* in the shapes an OTP 25 node sends,
+ * plus badrpc, wrong types, 64-bit and larger integers, truncated and hostile buffers. */
+#include "../leaf/leaf_parse.c"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static erlang_ref test_ref(unsigned k)
+{
+    erlang_ref r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.node, sizeof r.node, "leafdevc@vm");
+    r.len = 3;
+    r.n[0] = k;
+    r.n[1] = 2;
+    r.n[2] = 3;
+    r.creation = 7;
+    return r;
+}
+
+/* Starts {Ref, ...}: the caller encodes the reply next. */
+static void begin(ei_x_buff *x, unsigned k)
+{
+    erlang_ref r = test_ref(k);
+    ei_x_new_with_version(x);
+    ei_x_encode_tuple_header(x, 2);
+    ei_x_encode_ref(x, &r);
+}
+
+typedef struct {
+    int           rc;
+    leaf_values_t v;
+    char          why[256];
+} result_t;
+
+static result_t parse(ei_x_buff *x, leaf_shape_t shape)
+{
+    result_t res;
+    memset(&res, 0, sizeof res);
+    erlang_ref ref;
+    int ri = 0;
+    /* an exact-size copy, so ASan sees any read past the end */
+    char *buf = malloc((size_t)x->index);
+    memcpy(buf, x->buff, (size_t)x->index);
+    res.rc = leaf_parse_envelope(buf, x->index, &ref, &ri, res.why, sizeof res.why);
+    if (res.rc == 0) {
+        erlang_ref want = test_ref(41);
+        assert_int_equal(ref.len, want.len);
+        assert_int_equal(ref.n[0], 41);
+        res.rc = leaf_parse_reply(buf, ri, shape, &res.v, res.why, sizeof res.why);
+    }
+    free(buf);
+    return res;
+}
+
+static void memory_pair(ei_x_buff *x, const char *key, long long v)
+{
+    ei_x_encode_tuple_header(x, 2);
+    ei_x_encode_atom(x, key);
+    ei_x_encode_longlong(x, v);
+}
+
+static void test_memory(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    begin(&x, 41);
+    static const long long vals[] = {15180520, 3942416, 3937504, 11238104, 278697, 256213, 722240, 5369334, 350736};
+    ei_x_encode_list_header(&x, 9);
+    for (int i = 0; i < 9; i++)
+        memory_pair(&x, leaf_memory_keys[i], vals[i]);
+    ei_x_encode_empty_list(&x);
+    result_t r = parse(&x, LEAF_SHAPE_MEMORY);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.v.mask, 0x1ff);
+    for (int i = 0; i < 9; i++)
+        assert_true(r.v.v[i] == (double)vals[i]);
+    ei_x_free(&x);
+
+    /* other order, an unknown key, a 64-bit value */
+    begin(&x, 41);
+    ei_x_encode_list_header(&x, 3);
+    memory_pair(&x, "ets", 5);
+    memory_pair(&x, "maximum", 99);
+    memory_pair(&x, "total", 1LL << 40);
+    ei_x_encode_empty_list(&x);
+    r = parse(&x, LEAF_SHAPE_MEMORY);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.v.mask, (1u << 8) | 1u);
+    assert_true(r.v.v[0] == (double)(1LL << 40));
+    assert_true(r.v.v[8] == 5.0);
+    ei_x_free(&x);
+
+    /* an element of the wrong shape */
+    begin(&x, 41);
+    ei_x_encode_list_header(&x, 2);
+    memory_pair(&x, "total", 1);
+    ei_x_encode_atom(&x, "oops");
+    ei_x_encode_empty_list(&x);
+    r = parse(&x, LEAF_SHAPE_MEMORY);
+    assert_int_equal(r.rc, WR_EPROTO);
+    assert_non_null(strstr(r.why, "memory element 1"));
+    ei_x_free(&x);
+
+    /* not a list at all */
+    begin(&x, 41);
+    ei_x_encode_long(&x, 5);
+    r = parse(&x, LEAF_SHAPE_MEMORY);
+    assert_int_equal(r.rc, WR_EPROTO);
+    assert_non_null(strstr(r.why, "got integer"));
+    ei_x_free(&x);
+}
+
+static void test_int_shapes(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    begin(&x, 41);
+    ei_x_encode_long(&x, 262144);
+    result_t r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.v.mask, 1);
+    assert_true(r.v.v[0] == 262144.0);
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* small integer */
+    ei_x_encode_long(&x, 0);
+    r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, 0);
+    assert_true(r.v.v[0] == 0.0);
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* unsigned 64-bit over INT64_MAX */
+    ei_x_encode_ulonglong(&x, 18000000000000000000ULL);
+    r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, 0);
+    assert_true(r.v.v[0] == 18000000000000000000.0);
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* negative bignum */
+    ei_x_encode_longlong(&x, -(1LL << 50));
+    r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, 0);
+    assert_true(r.v.v[0] == -(double)(1LL << 50));
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* wrong type */
+    ei_x_encode_atom(&x, "undefined");
+    r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, WR_EPROTO);
+    assert_string_equal(r.why, "expected integer, got atom");
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* a float is not accepted either */
+    ei_x_encode_double(&x, 1.5);
+    r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, WR_EPROTO);
+    assert_string_equal(r.why, "expected integer, got float");
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* statistics(reductions) -> {Total, SinceLast} */
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_long(&x, 185046);
+    ei_x_encode_long(&x, 12);
+    r = parse(&x, LEAF_SHAPE_PAIR_FIRST);
+    assert_int_equal(r.rc, 0);
+    assert_true(r.v.v[0] == 185046.0);
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* pair expected, 3-tuple given */
+    ei_x_encode_tuple_header(&x, 3);
+    ei_x_encode_long(&x, 1);
+    ei_x_encode_long(&x, 2);
+    ei_x_encode_long(&x, 3);
+    r = parse(&x, LEAF_SHAPE_PAIR_FIRST);
+    assert_int_equal(r.rc, WR_EPROTO);
+    ei_x_free(&x);
+}
+
+static void test_io(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    begin(&x, 41);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "input");
+    ei_x_encode_long(&x, 26);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "output");
+    ei_x_encode_long(&x, 780);
+    result_t r = parse(&x, LEAF_SHAPE_IO);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.v.mask, 3);
+    assert_true(r.v.v[0] == 26.0 && r.v.v[1] == 780.0);
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* swapped */
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "output");
+    ei_x_encode_long(&x, 26);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "input");
+    ei_x_encode_long(&x, 780);
+    r = parse(&x, LEAF_SHAPE_IO);
+    assert_int_equal(r.rc, WR_EPROTO);
+    assert_string_equal(r.why, "expected {input, Int}");
+    ei_x_free(&x);
+}
+
+static void test_badrpc(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    begin(&x, 41);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "badrpc");
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "EXIT");
+    ei_x_encode_atom(&x, "undef");
+    for (int shape = 0; shape <= LEAF_SHAPE_IO; shape++) {
+        result_t r = parse(&x, (leaf_shape_t)shape);
+        assert_int_equal(r.rc, WR_EPROTO);
+        assert_true(strncmp(r.why, "badrpc: ", 8) == 0);
+        assert_non_null(strstr(r.why, "undef"));
+        assert_int_equal(r.v.mask, 0);
+    }
+    ei_x_free(&x);
+}
+
+static void test_bignum_over_64_bits(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    begin(&x, 41);
+    static const char big[] = {ERL_SMALL_BIG_EXT, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    ei_x_append_buf(&x, big, sizeof big);
+    result_t r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, WR_ETOOBIG);
+    assert_non_null(strstr(r.why, "9 bytes"));
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* a large bignum inside memory() */
+    ei_x_encode_list_header(&x, 1);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "total");
+    static const char large[] = {ERL_LARGE_BIG_EXT, 0, 0, 1, 0, 0};  /* 256 digit bytes follow */
+    ei_x_append_buf(&x, large, sizeof large);
+    char zeros[256];
+    memset(zeros, 0xff, sizeof zeros);
+    ei_x_append_buf(&x, zeros, sizeof zeros);
+    ei_x_encode_empty_list(&x);
+    r = parse(&x, LEAF_SHAPE_MEMORY);
+    assert_int_equal(r.rc, WR_ETOOBIG);
+    ei_x_free(&x);
+}
+
+static void test_envelope_errors(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    result_t r;
+
+    ei_x_new_with_version(&x);           /* not {Ref, Reply} */
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "rex");
+    ei_x_encode_long(&x, 1);
+    r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, WR_EPROTO);
+    assert_non_null(strstr(r.why, "not a reference"));
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* trailing bytes */
+    ei_x_encode_long(&x, 1);
+    ei_x_encode_long(&x, 2);
+    r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, WR_EPROTO);
+    assert_non_null(strstr(r.why, "after the term"));
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* a list claiming 4 billion elements */
+    static const char huge[] = {ERL_LIST_EXT, (char)0xff, (char)0xff, (char)0xff, (char)0xff, ERL_NIL_EXT};
+    ei_x_append_buf(&x, huge, sizeof huge);
+    r = parse(&x, LEAF_SHAPE_MEMORY);
+    assert_int_equal(r.rc, WR_EPROTO);
+    assert_non_null(strstr(r.why, "claims"));
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* nested deeper than the cap */
+    for (int i = 0; i < LEAF_TERM_MAX_DEPTH + 10; i++)
+        ei_x_encode_tuple_header(&x, 1);
+    ei_x_encode_long(&x, 1);
+    r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, WR_ETOOBIG);
+    ei_x_free(&x);
+
+    begin(&x, 41);                       /* unknown tag */
+    static const char junk[] = {(char)200, 1, 2};
+    ei_x_append_buf(&x, junk, sizeof junk);
+    r = parse(&x, LEAF_SHAPE_INT);
+    assert_int_equal(r.rc, WR_EPROTO);
+    assert_non_null(strstr(r.why, "unsupported term tag"));
+    ei_x_free(&x);
+
+    char one = (char)131;                /* only the version byte */
+    erlang_ref ref;
+    int ri;
+    char why[128];
+    assert_int_equal(leaf_parse_envelope(&one, 1, &ref, &ri, why, sizeof why), WR_EPROTO);
+}
+
+/* Every prefix of a valid reply is rejected, without reading past the end (ASan). */
+static void test_truncated(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    begin(&x, 41);
+    ei_x_encode_list_header(&x, 9);
+    for (int i = 0; i < 9; i++)
+        memory_pair(&x, leaf_memory_keys[i], 1LL << (20 + i * 4));
+    ei_x_encode_empty_list(&x);
+    for (int cut = 0; cut < x.index; cut++) {
+        char *buf = malloc(cut ? (size_t)cut : 1);
+        memcpy(buf, x.buff, (size_t)cut);
+        erlang_ref ref;
+        int ri = 0;
+        char why[256];
+        int rc = leaf_parse_envelope(buf, cut, &ref, &ri, why, sizeof why);
+        assert_int_not_equal(rc, 0);
+        free(buf);
+    }
+    ei_x_free(&x);
+}
+
+/* Random byte flips of valid replies: every outcome is 0 or a WR_E code, never a crash. */
+static void test_mutations(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    begin(&x, 41);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "input");
+    ei_x_encode_longlong(&x, 1LL << 45);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "output");
+    ei_x_encode_long(&x, 780);
+    unsigned seed = 12345;
+    int ok = 0, failed = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        char *buf = malloc((size_t)x.index);
+        memcpy(buf, x.buff, (size_t)x.index);
+        int flips = 1 + (int)(rand_r(&seed) % 3);
+        for (int f = 0; f < flips; f++)
+            buf[1 + rand_r(&seed) % (unsigned)(x.index - 1)] = (char)rand_r(&seed);
+        erlang_ref ref;
+        int ri = 0;
+        char why[256];
+        leaf_values_t v;
+        int rc = leaf_parse_envelope(buf, x.index, &ref, &ri, why, sizeof why);
+        if (rc == 0)
+            rc = leaf_parse_reply(buf, ri, (leaf_shape_t)(iter % 4), &v, why, sizeof why);
+        assert_true(rc == 0 || rc == WR_EPROTO || rc == WR_ETOOBIG);
+        if (rc == 0)
+            ok++;
+        else
+            failed++;
+        free(buf);
+    }
+    assert_true(ok > 0 && failed > 0);
+    ei_x_free(&x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_memory),
+        cmocka_unit_test(test_int_shapes),
+        cmocka_unit_test(test_io),
+        cmocka_unit_test(test_badrpc),
+        cmocka_unit_test(test_bignum_over_64_bits),
+        cmocka_unit_test(test_envelope_errors),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_mutations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
