@@ -128,6 +128,7 @@ struct leaf {
     void           *zctx;
     wr_client_t    *cli;
     wr_origin_t     origin;
+    uint64_t        state_seq;      /* seq of the last DELTA (see leaf_up.c) */
     wr_encoder_t   *enc;
     wr_node_entry_t   *msg_nodes;     /* n_nodes entries, reused */
     wr_rollup_entry_t  msg_rollups[LEAF_METRICS_MAX];

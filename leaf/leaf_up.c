@@ -64,6 +64,10 @@ static int encode_state(leaf_t *lf, int type)
     wr_envelope_t env;
     build_state(lf, type == WR_MSG_SNAPSHOT, &msg, &tier);
     wr_envelope_next(&lf->origin, type, &env);
+    /* State frames are numbered on their own counter (relay/tier.h): a DELTA is the last
+     * DELTA + 1, a SNAPSHOT repeats the last DELTA's seq, so a parent sees a gap only when a
+     * DELTA really went missing. */
+    env.seq = type == WR_MSG_DELTA ? ++lf->state_seq : lf->state_seq;
     int rc = wr_encode_state(lf->enc, &env, &msg);
     if (rc)
         WR_ERROR("encoding %s failed: %s", wr_msg_type_name(type), wr_strerror(rc));

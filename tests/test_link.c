@@ -24,6 +24,7 @@ typedef struct {
     struct ev_loop *loop;
     void           *zctx;
     wr_encoder_t   *enc;
+    int             ok;      /* set at the end of a test: sockets are closed, ctx can term */
 } fixture_t;
 
 static int setup(void **state)
@@ -40,7 +41,8 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     wr_encoder_destroy(&f->enc);
-    zmq_ctx_term(f->zctx);
+    if (f->ok)                       /* after a failed assert sockets may be left open */
+        zmq_ctx_term(f->zctx);
     ev_loop_destroy(f->loop);
     free(f);
     return 0;
@@ -220,6 +222,32 @@ static wr_server_t *mk_server(fixture_t *f, const char *ep, wr_origin_t *o, srv_
     return s;
 }
 
+/* A restarted parent rebinding the endpoint it just closed: zmq_close is asynchronous, so
+ * the old listener may still hold the port for a moment. Retries on the loop (2 s). */
+typedef struct { fixture_t *f; const char *ep; wr_origin_t *o; srv_rec_t *r; wr_server_t *s; char err[256]; } rebind_t;
+static int pred_rebind(void *arg)
+{
+    rebind_t *b = arg;
+    wr_link_params_t p;
+    params(&p);
+    if (!b->s)
+        b->s = wr_server_new(b->f->loop, b->f->zctx, b->ep, b->o, &p, &SRV_CB, b->r, b->err, sizeof b->err);
+    return b->s != NULL;
+}
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents) { (void)loop; (void)t; (void)revents; }
+static wr_server_t *mk_server_rebind(fixture_t *f, const char *ep, wr_origin_t *o, srv_rec_t *r)
+{
+    rebind_t b = {f, ep, o, r, NULL, ""};
+    ev_timer tick;                   /* wakes the loop so the check runs again */
+    ev_timer_init(&tick, tick_cb, 0.01, 0.01);
+    ev_timer_start(f->loop, &tick);
+    run_until(f->loop, pred_rebind, &b, 2.0);
+    ev_timer_stop(f->loop, &tick);
+    if (!b.s)
+        fail_msg("rebind %s: %s", ep, b.err);
+    return b.s;
+}
+
 static wr_client_t *mk_client(fixture_t *f, const char *const *eps, size_t n, wr_parent_mode_t mode,
                               wr_origin_t *o, cli_rec_t *r)
 {
@@ -353,6 +381,7 @@ static void test_basic_tcp(void **state)
     wr_server_destroy(&s);
     assert_null(s);
     wr_server_destroy(&s);                   /* safe on NULL */
+    f->ok = 1;
 }
 
 /* ---- 2: dead child, dead parent, parent back ------------------------------------------ */
@@ -401,7 +430,7 @@ static void test_dead_peer(void **state)
     wr_origin_t so2;
     wr_origin_init(&so2, "relay-a");
     so2.epoch = so.epoch + 1;
-    s = mk_server(f, ep, &so2, &sr2);
+    s = mk_server_rebind(f, ep, &so2, &sr2);
     assert_true(wait_ge(f->loop, &cr.up[0], 2, 5.0));
     assert_true(wait_ge(f->loop, &sr2.up, 1, 5.0));
     assert_string_equal(sr2.up_peer, "leaf-1");
@@ -410,6 +439,7 @@ static void test_dead_peer(void **state)
 
     wr_client_destroy(&c);
     wr_server_destroy(&s);
+    f->ok = 1;
 }
 
 /* ---- 3: restarts are seen through the epoch, on both sides ------------------------------ */
@@ -451,7 +481,7 @@ static void test_restart_epoch(void **state)
     wr_origin_t so2;
     wr_origin_init(&so2, "relay-a");
     so2.epoch = so.epoch + 1;
-    s = mk_server(f, ep, &so2, &sr2);
+    s = mk_server_rebind(f, ep, &so2, &sr2);
     assert_true(wait_ge(f->loop, &cr2.up[0], 2, 5.0));
     assert_true(wait_ge(f->loop, &sr2.up, 1, 5.0));
     assert_true(sr2.up_env.epoch == c2o.epoch);
@@ -465,6 +495,7 @@ static void test_restart_epoch(void **state)
 
     wr_client_destroy(&c2);
     wr_server_destroy(&s);
+    f->ok = 1;
 }
 
 /* ---- 4: FAILOVER and ALL --------------------------------------------------------------- */
@@ -519,7 +550,7 @@ static void test_failover_and_all(void **state)
 
     /* ALL: parent 0 back; a second child streams to both */
     memset(&sr0, 0, sizeof sr0);
-    s0 = mk_server(f, eps[0], &so0, &sr0);
+    s0 = mk_server_rebind(f, eps[0], &so0, &sr0);
     wr_origin_init(&co2, "leaf-2");
     wr_client_t *c2 = mk_client(f, eps, 2, WR_PARENTS_ALL, &co2, &cr2);
     assert_true(wait_ge(f->loop, &cr2.up[0], 1, 3.0));
@@ -536,6 +567,7 @@ static void test_failover_and_all(void **state)
     wr_client_destroy(&c2);
     wr_server_destroy(&s0);
     wr_server_destroy(&s1);
+    f->ok = 1;
 }
 
 /* ---- 5: unknown peers and malformed frames ---------------------------------------------- */
@@ -634,6 +666,7 @@ static void test_unknown_and_bad(void **state)
     wr_zwatch_stop(&rw);
     zmq_close(raw);
     wr_server_destroy(&s);
+    f->ok = 1;
 }
 
 /* ---- 6: ipc:// and many children -------------------------------------------------------- */
@@ -702,6 +735,7 @@ static void test_ipc_many(void **state)
     wr_server_destroy(&s);
     unlink(path);
     assert_int_equal(rmdir(dir), 0);
+    f->ok = 1;
 }
 
 int main(void)
