@@ -9,6 +9,8 @@
  *                  metric queries
  * leaf_up.c        upstream: HELLO/SNAPSHOT/DELTA, COMMAND, QUERY/REPLY
  * leaf_parse.c     reply term decoding (pure)
+ * leaf_rollup.c    this interval's per-metric aggregates, carried upward as rollups
+ * leaf_procs.c     QUERY kind "procs": the live top-N processes of a node, through the agent
  * Everything but the connector's worker runs on the loop thread. Not a public API. */
 #ifndef LEAF_H
 #define LEAF_H
@@ -183,11 +185,31 @@ void leaf_samples_retention(leaf_t *lf);
 int  leaf_samples_query(leaf_t *lf, leaf_node_t *n, const char *args, size_t args_len,
                         char **result, char *err, size_t errlen);
 
+/* leaf_rollup.c */
+void   leaf_rollup_reset(leaf_t *lf);                 /* start a new interval */
+/* One sample value of node n (a counter's per-second rate) into this interval's rollup. */
+void   leaf_rollup_add(leaf_t *lf, const leaf_node_t *n, uint32_t metric, double value);
+/* Writes this interval's rollups into out (at most cap); returns how many. */
+size_t leaf_rollup_fill(leaf_t *lf, wr_rollup_entry_t *out, size_t cap);
+
+/* leaf_procs.c */
+/* Starts answering QUERY qid (kind "procs", args JSON {"by":..., "n":...}) about node n for
+ * parent: the reply is sent later, when the node answers or the query times out. Returns 0,
+ * or a WR_E... status with err set (the caller replies with it at once). */
+int  leaf_procs_start(leaf_t *lf, leaf_node_t *n, int parent, uint64_t qid, const char *args,
+                      size_t args_len, char *err, size_t errlen);
+/* A message from node n whose ref (at index ri of lf->rx) may answer a procs call: returns 1
+ * if it did (and was handled), 0 if the ref is not one of ours. */
+int  leaf_procs_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int ri);
+void leaf_procs_fini(leaf_t *lf);
+
 /* leaf_up.c */
 int  leaf_up_init(leaf_t *lf, char *err, size_t errlen);
 void leaf_up_fini(leaf_t *lf);
-/* Sends the interval's DELTA (rollups from lf->interval_agg). */
+/* Sends the interval's DELTA (rollups from leaf_rollup_fill). */
 void leaf_up_send_delta(leaf_t *lf);
+/* Sends a REPLY for qid to parent (result JSON may be NULL). */
+void leaf_up_reply(leaf_t *lf, int parent, uint64_t qid, int status, const char *err, const char *result);
 /* A node changed state: send a DELTA soon (coalesced). */
 void leaf_up_state_changed(leaf_t *lf);
 

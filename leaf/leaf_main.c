@@ -106,6 +106,7 @@ int main(int argc, char **argv)
             (unsigned long long)lf.queries);
     rc = 0;
 out:
+    leaf_procs_fini(&lf);
     leaf_up_fini(&lf);
     leaf_beam_fini(&lf);
     leaf_samples_close(&lf);

@@ -99,8 +99,7 @@ static void send_calls(leaf_t *lf, leaf_node_t *n, int64_t now_wall)
  * contribute their per-second rate against the node's previous sample. */
 static void aggregate_pending(leaf_t *lf)
 {
-    for (size_t m = 0; m < wr_metric_count; m++)
-        wr_agg_init(&lf->interval_agg[m]);
+    leaf_rollup_reset(lf);
     for (size_t i = 0; i < lf->n_pending; i++) {
         const leaf_sample_t *s = &lf->pending[i];
         leaf_node_t *n = &lf->nodes[s->node];
@@ -116,7 +115,7 @@ static void aggregate_pending(leaf_t *lf)
         n->last_ts[s->metric] = s->ts_ms;
         n->last_val[s->metric] = s->value;
         if (ok && n->state == WR_NODE_UP)
-            wr_agg_add(&lf->interval_agg[s->metric], v);
+            leaf_rollup_add(lf, n, s->metric, v);
     }
 }
 
@@ -168,6 +167,8 @@ void leaf_poll_on_message(leaf_t *lf, leaf_node_t *n)
     for (c = 0; c < LEAF_CALLS; c++)
         if (n->inflight[c].live && ref_equal(&n->inflight[c].ref, &ref))
             break;
+    if (c == LEAF_CALLS && leaf_procs_on_reply(lf, n, &ref, ri))
+        return;
     if (c == LEAF_CALLS) {
         lf->unknown_refs++;
         WR_DEBUG("node %s: reply with an unknown ref (late or foreign), dropped", n->name);

@@ -39,11 +39,7 @@ static void build_state(leaf_t *lf, int snapshot, wr_state_msg_t *msg, wr_tier_e
     }
     msg->n_nodes = k;
     msg->nodes = lf->msg_nodes;
-    for (size_t m = 0; m < wr_metric_count; m++) {
-        snprintf(lf->msg_rollups[m].metric, sizeof lf->msg_rollups[m].metric, "%s", wr_metric_defs[m].name);
-        lf->msg_rollups[m].agg = lf->interval_agg[m];
-    }
-    msg->n_rollups = wr_metric_count;
+    msg->n_rollups = leaf_rollup_fill(lf, lf->msg_rollups, LEAF_METRICS_MAX);
     msg->rollups = lf->msg_rollups;
     memset(tier, 0, sizeof *tier);
     snprintf(tier->id, sizeof tier->id, "%s", lf->cfg.id);
@@ -139,6 +135,28 @@ static void on_bad_frame(void *ud, int parent, const char *why)
     WR_WARN("bad frame from parent %s: %s", parent_name(lf, parent), why);
 }
 
+void leaf_up_reply(leaf_t *lf, int parent, uint64_t qid, int status, const char *err, const char *result)
+{
+    wr_reply_t r;
+    memset(&r, 0, sizeof r);
+    r.qid = qid;
+    r.status = status;
+    r.error = err ? err : "";
+    r.error_len = strlen(r.error);
+    r.result = result ? result : "";
+    r.result_len = result ? strlen(result) : 0;
+    wr_envelope_t env;
+    wr_envelope_next(&lf->origin, WR_MSG_REPLY, &env);
+    int rc = lf->cli ? wr_encode_reply(lf->enc, &env, &r) : WR_ENOTFOUND;
+    if (rc == 0)
+        rc = wr_client_send_to(lf->cli, parent, wr_encoder_data(lf->enc), wr_encoder_size(lf->enc));
+    if (rc) {
+        lf->send_errors++;
+        WR_WARN("REPLY %llu to parent %s not sent: %s", (unsigned long long)qid,
+                parent_name(lf, parent), wr_strerror(rc));
+    }
+}
+
 static void answer_query(leaf_t *lf, int parent, wr_decoder_t *dec)
 {
     char why[256], err[WR_ERROR_TEXT_MAX];
@@ -152,37 +170,26 @@ static void answer_query(leaf_t *lf, int parent, wr_decoder_t *dec)
     int status;
     err[0] = '\0';
     leaf_node_t *n = NULL;
-    if (!(q.kind_len == 6 && memcmp(q.kind, "metric", 6) == 0)) {
+    int is_metric = q.kind_len == 6 && memcmp(q.kind, "metric", 6) == 0;
+    int is_procs = q.kind_len == 5 && memcmp(q.kind, "procs", 5) == 0;
+    if (!is_metric && !is_procs) {
         status = WR_EUNSUPPORTED;
         snprintf(err, sizeof err, "unknown query kind %.*s", (int)(q.kind_len > 64 ? 64 : q.kind_len), q.kind);
     } else if (!(n = leaf_node_find(lf, q.node, q.node_len))) {
         status = WR_ENOTFOUND;
         snprintf(err, sizeof err, "node %.*s is not monitored by %s", (int)(q.node_len > 200 ? 200 : q.node_len),
                  q.node, lf->cfg.id);
+    } else if (is_procs) {
+        status = leaf_procs_start(lf, n, parent, q.qid, q.args, q.args_len, err, sizeof err);
+        if (status == 0)
+            return;                  /* answered when the node replies (leaf_procs.c) */
     } else {
         status = leaf_samples_query(lf, n, q.args, q.args_len, &result, err, sizeof err);
     }
     WR_DEBUG("QUERY %llu %.*s %.*s: %s%s%s", (unsigned long long)q.qid, (int)(q.kind_len > 64 ? 64 : q.kind_len),
              q.kind, (int)(q.node_len > 200 ? 200 : q.node_len), q.node, wr_strerror(status),
              err[0] ? ": " : "", err);
-    wr_reply_t r;
-    memset(&r, 0, sizeof r);
-    r.qid = q.qid;
-    r.status = status;
-    r.error = err;
-    r.error_len = strlen(err);
-    r.result = result ? result : "";
-    r.result_len = result ? strlen(result) : 0;
-    wr_envelope_t env;
-    wr_envelope_next(&lf->origin, WR_MSG_REPLY, &env);
-    int rc = wr_encode_reply(lf->enc, &env, &r);
-    if (rc == 0)
-        rc = wr_client_send_to(lf->cli, parent, wr_encoder_data(lf->enc), wr_encoder_size(lf->enc));
-    if (rc) {
-        lf->send_errors++;
-        WR_WARN("REPLY %llu to parent %s not sent: %s", (unsigned long long)q.qid,
-                parent_name(lf, parent), wr_strerror(rc));
-    }
+    leaf_up_reply(lf, parent, q.qid, status, err, result);
     free(result);
 }
 
@@ -223,8 +230,7 @@ int leaf_up_init(leaf_t *lf, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return WR_ENOMEM;
     }
-    for (size_t m = 0; m < wr_metric_count; m++)
-        wr_agg_init(&lf->interval_agg[m]);
+    leaf_rollup_reset(lf);
     ev_timer_init(&lf->delta_soon, on_delta_soon, 0.1, 0.);
     lf->delta_soon.data = lf;
     if (lf->cfg.n_parents == 0) {
