@@ -22,16 +22,27 @@
  *   SNAPSHOT / DELTA (one struct, wr_state_msg_t)
  *             {interval_ms: uint, at: int (ms) R,
  *              nodes:   [[name str, state uint, since int, leaf str], ...]  R (may be empty)
- *              rollups: [[metric str, count uint, sum float, min float, max float], ...] R
+ *              rollups: [[metric str, count uint, sum float, min float, max float,
+ *                          sketch, topk], ...] R
+ *                 sketch: nil (none) or [zero uint, collapsed uint,
+ *                                       pos_offset int, [count uint, ...],
+ *                                       neg_offset int, [count uint, ...]]
+ *                         (wr_sketch.h: bucket pos_offset + k of the positive store holds
+ *                         the k-th count; at most WR_SKETCH_MAX_BUCKETS counts per store,
+ *                         indexes within WR_SKETCH_INDEX_MIN..MAX, and zero + every count
+ *                         must equal the entry's count)
+ *                 topk:   nil (none) or [k uint (1..WR_TOPK_MAX), [[node str, value float],
+ *                         ...]] with at most k items, node names 1..255 bytes, finite values
+ *             The old 5-item entry (no sketch, no topk) is accepted too.
  *              tiers:   [[id str, kind str, parent int, up bool, nodes_total uint,
  *                         nodes_up uint, samples_per_s float], ...] R }
  *             SNAPSHOT carries every node of the subtree; DELTA only nodes whose state changed
  *             since the previous SNAPSHOT/DELTA. Both carry the full rollups and tiers.
- *   ACK       {seq: uint R}
+ *   ACK       {seq: uint R, epoch: uint}   (cumulative: every outbox event <= seq of epoch)
  *   QUERY     {qid: uint R, node: str R, kind: str R, args: str (JSON text, may be "")}
  *   REPLY     {qid: uint R, status: int R (0 or WR_E...), error: str, result: str (JSON text)}
  *   COMMAND   {cmd: str R, args: str (JSON text)}
- *   ALARM, NOTIF: reserved (the alarms issue defines them); decoded as an envelope only.
+ *   ALARM, NOTIF: batches of events that must not be lost; see wr_event.h for the body.
  */
 #ifndef WR_CODEC_H
 #define WR_CODEC_H
@@ -39,6 +50,8 @@
 #include <stdint.h>
 #include "wr_agg.h"
 #include "wr_metric.h"
+#include "wr_sketch.h"
+#include "wr_topk.h"
 
 #define WR_WIRE_VERSION      1
 #define WR_ID_MAX            64          /* tier ids, incl. NUL: "leaf-12", "relay-a" */
@@ -110,9 +123,15 @@ typedef struct {
     char    leaf[WR_ID_MAX];          /* the leaf that owns it */
 } wr_node_entry_t;
 
+/* One metric's rollup. sketch and topk may be NULL (none: an old peer, or a merge that had
+ * a part without one). In a decoded message they belong to the message (freed by
+ * wr_state_msg_clear); in a message the caller builds, to the caller (wr_rollup_builder_fill
+ * lends the builder's). Copying an entry by value copies the pointers, not what they own. */
 typedef struct {
-    char     metric[WR_METRIC_NAME_MAX];
-    wr_agg_t agg;
+    char         metric[WR_METRIC_NAME_MAX];
+    wr_agg_t     agg;
+    wr_sketch_t *sketch;
+    wr_topk_t   *topk;
 } wr_rollup_entry_t;
 
 /* One tier of a subtree, flattened in pre-order; parent is the index of its parent in the
@@ -138,10 +157,13 @@ typedef struct {
     wr_tier_entry_t   *tiers;
 } wr_state_msg_t;
 
-/* Frees the arrays of a decoded (or caller-built, malloc'd) state message and zeroes it. */
+/* Frees the arrays of a decoded (or caller-built, malloc'd) state message, and the sketch and
+ * topk of every rollup entry, and zeroes it. */
 void wr_state_msg_clear(wr_state_msg_t *msg);
 
-typedef struct { uint64_t seq; } wr_ack_t;
+/* ACK of the sender's outbox events up to (epoch, seq), cumulative within that epoch
+ * (epoch 0: absent, for acks of frames that are not outbox events). */
+typedef struct { uint64_t seq; uint64_t epoch; } wr_ack_t;
 
 /* Borrowed strings: for decode they point into the decoder and stay valid until the next
  * wr_decoder_decode() on the same decoder; for encode they are the caller's. Not NUL-terminated
@@ -205,7 +227,8 @@ int wr_decoder_decode(wr_decoder_t *dec, const void *buf, size_t len, wr_envelop
  * WR_EPROTO / WR_ETOOBIG / WR_EINVAL with a reason in why. */
 int wr_decode_hello(wr_decoder_t *dec, wr_hello_t *out, char *why, size_t whylen);
 /* Allocates the arrays of *out (free with wr_state_msg_clear, also after an error).
- * Caps: max_nodes nodes (0 = 1,000,000), 4096 rollups, 100,000 tiers; node names must be
+ * Caps: max_nodes nodes (0 = 1,000,000), 4096 rollups, 100,000 tiers, the sketch and top-K
+ * caps of the schema above; node names must be
  * non-empty and under WR_NODE_NAME_MAX, metric names valid (wr_metric_name_valid), states
  * <= WR_NODE_STATE_MAX, tier parents -1 or a smaller index than their own. */
 int wr_decode_state(wr_decoder_t *dec, size_t max_nodes, wr_state_msg_t *out, char *why, size_t whylen);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #define WR_METRIC_NAME_MAX 64     /* including the NUL */
+#define WR_METRIC_SCHEDULERS_MAX 64  /* scheduler.N.* entries exist for N = 1..64 */
 
 typedef enum { WR_GAUGE = 0, WR_COUNTER = 1 } wr_metric_kind_t;
 
@@ -20,7 +21,7 @@ typedef struct {
 extern const wr_metric_def_t wr_metric_defs[];
 extern const size_t          wr_metric_count;
 
-/* Index of the metric called name, or -1. */
+/* Index of the metric called name, or -1 (also for NULL). O(log n); thread-safe. */
 int wr_metric_find(const char *name);
 
 /* 1 if name is a syntactically valid metric name ([a-z0-9_] words joined by '.',

@@ -5,6 +5,7 @@
  * leaf_connector.c the handshake worker thread (connects off the loop)
  * leaf_beam.c      the ei C node: connections, reading, node up/down, reconnect backoff
  * leaf_poll.c      the poll tick: rex calls, reply matching, sample collection
+ * leaf_agent.c     warren_agent: md5 check, code:load_binary, one collect call per interval
  * leaf_samples.c   LMDB: series ids, batched sample writes, retention, full-map pruning,
  *                  metric queries
  * leaf_up.c        upstream: HELLO/SNAPSHOT/DELTA, COMMAND, QUERY/REPLY
@@ -28,11 +29,16 @@
 #include "wr_store.h"
 #include "leaf_parse.h"
 
-#define LEAF_METRICS_MAX 64          /* >= wr_metric_count */
-#define LEAF_CALLS       13          /* rex calls per node per poll */
+#define LEAF_METRICS_MAX 320         /* >= wr_metric_count (257 in this build) */
+#define LEAF_CALLS       13          /* agentless rex calls per node per poll */
 #define LEAF_ADDR_MAX    64
 #define LEAF_PATH_MAX    1024
 #define LEAF_MAX_NODES   100000
+
+#define LEAF_HIST_TIERS_MAX 6       /* downsampled history tiers (leaf_hist.c) */
+typedef struct {
+    int64_t step_ms, keep_ms;
+} leaf_hist_tier_cfg_t;
 
 typedef struct {
     char name[WR_NODE_NAME_MAX];
@@ -57,9 +63,17 @@ typedef struct {
     char     store_path[LEAF_PATH_MAX];
     int64_t  map_size_mb;
     double   retention;               /* seconds */
+    int64_t  max_mb;                  /* cap on the raw samples' estimated size; 0: none */
+    leaf_hist_tier_cfg_t hist[LEAF_HIST_TIERS_MAX];   /* steps increasing */
+    size_t   n_hist;
     char     nodes_file[LEAF_PATH_MAX];
     leaf_node_cfg_t *nodes;
     size_t   n_nodes;
+    int      agent;                   /* 1: load and use warren_agent (leaf_agent.c) */
+    char     agent_dir[LEAF_PATH_MAX];
+    unsigned char *agent_beam;        /* warren_agent.beam read at start-up (agent = 1) */
+    size_t   agent_beam_len;
+    unsigned char agent_md5[16];      /* from warren_agent.md5 */
 } leaf_cfg_t;
 
 typedef struct leaf leaf_t;
@@ -90,6 +104,12 @@ typedef struct leaf_node {
     uint32_t series[LEAF_METRICS_MAX];   /* 0: no series id yet */
     double   last_val[LEAF_METRICS_MAX]; /* for counter rates */
     int64_t  last_ts[LEAF_METRICS_MAX];  /* 0: none */
+    leaf_inflight_t agent_call;       /* the agent call in flight (leaf_agent.c) */
+    int      agent_state;             /* LEAF_AGENT_... (leaf_agent.c) */
+    int      agent_waits;             /* ticks the current agent check/load has waited */
+    int      agent_retries;           /* re-checks after failed collects, this UP period */
+    int      agent_warned;            /* the agent failure was logged at WARN once */
+    int64_t  agent_epoch;             /* since_ms of the UP period agent_state belongs to */
 } leaf_node_t;
 
 typedef struct {
@@ -120,11 +140,12 @@ struct leaf {
 
     /* samples */
     wr_store_t     *store;
-    int             db_series, db_samples, db_meta;
+    int             db_series, db_samples, db_meta, db_hist;
     uint32_t        next_sid;
     leaf_sample_t  *pending;
     size_t          n_pending, cap_pending;
     double          samples_per_s;
+    struct leaf_hist *hist;           /* downsampled tiers (leaf_hist.c) */
 
     /* upstream */
     void           *zctx;
@@ -134,11 +155,16 @@ struct leaf {
     wr_encoder_t   *enc;
     wr_node_entry_t   *msg_nodes;     /* n_nodes entries, reused */
     wr_rollup_entry_t  msg_rollups[LEAF_METRICS_MAX];
-    wr_agg_t        interval_agg[LEAF_METRICS_MAX];
+    struct wr_rollup_builder *rollup;  /* leaf_rollup.c: this interval's aggregates */
+    struct leaf_procs *procs;         /* pending procs queries (leaf_procs.c) */
 
     /* counters */
     uint64_t unknown_refs, parse_errors, bad_messages, samples_written, samples_dropped,
              samples_pruned, calls_unanswered, connects_ok, connects_failed, send_errors, queries;
+    uint64_t agent_loads, agent_load_failures, agent_collects, agent_errors,
+             agent_unknown_metrics, agent_bad_items;   /* leaf_agent.c */
+    uint64_t samples_expired, samples_pruned_size, hist_points_written, hist_points_dropped,
+             hist_points_expired, hist_late;   /* leaf_samples.c / leaf_hist.c */
 };
 
 /* leaf_config.c */
@@ -185,8 +211,28 @@ void leaf_samples_retention(leaf_t *lf);
 int  leaf_samples_query(leaf_t *lf, leaf_node_t *n, const char *args, size_t args_len,
                         char **result, char *err, size_t errlen);
 
+/* leaf_hist.c: downsampled history tiers (the rest of its API is in leaf_hist.h) */
+/* Reads leaf.store.history (["10s:1h", "1m:1d", "5m:7d"] by default) and leaf.store.max_mb
+ * into out, recording config errors naming the key. Returns 0 (errors are in cfg). */
+int  leaf_hist_config_read(wr_config_t *cfg, leaf_cfg_t *out);
+
+/* leaf_agent.c: warren_agent, loaded into each node, collects every metric in one call. */
+/* Reads leaf.agent (true) and leaf.agent_dir (<dir of the executable>/../agent), and with
+ * agent = true reads warren_agent.beam and .md5 from agent_dir into out; problems are
+ * recorded as config errors naming the path. Returns 0. */
+int  leaf_agent_config_read(wr_config_t *cfg, leaf_cfg_t *out);
+/* This poll round of UP node n: checks/loads the agent when needed, sends the collect call
+ * when the agent runs. Returns 1 if the agent covers this round, 0 if the caller must send
+ * the agentless calls (agent off, failed, or still being checked), -1 if the node was lost
+ * (a send failed: the caller skips it). */
+int  leaf_agent_tick(leaf_t *lf, leaf_node_t *n, int64_t now_wall);
+/* A message from node n with ref (reply at index ri of lf->rx): returns 1 if it answered
+ * the node's agent call (and was handled), 0 if not. */
+int  leaf_agent_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int ri);
+
 /* leaf_rollup.c */
 void   leaf_rollup_reset(leaf_t *lf);                 /* start a new interval */
+void   leaf_rollup_fini(leaf_t *lf);                  /* frees the interval's aggregates */
 /* One sample value of node n (a counter's per-second rate) into this interval's rollup. */
 void   leaf_rollup_add(leaf_t *lf, const leaf_node_t *n, uint32_t metric, double value);
 /* Writes this interval's rollups into out (at most cap); returns how many. */

@@ -209,6 +209,8 @@ int leaf_config_read(wr_config_t *cfg, leaf_cfg_t *out)
     wr_config_string(cfg, "leaf.store.path", buf, out->store_path, sizeof out->store_path);
     wr_config_int(cfg, "leaf.store.map_size_mb", 1024, 1, 1 << 20, &out->map_size_mb);
     wr_config_double(cfg, "leaf.store.retention", 3600.0, 1.0, 10.0 * 365 * 86400, &out->retention);
+    leaf_hist_config_read(cfg, out);   /* store.max_mb, store.history (leaf_hist.c) */
+    leaf_agent_config_read(cfg, out);  /* agent, agent_dir (leaf_agent.c) */
 
     size_t cap = 0;
     int n = wr_config_list_length(cfg, "leaf.nodes");
@@ -269,4 +271,6 @@ void leaf_config_free(leaf_cfg_t *cfg)
     cfg->nodes = NULL;
     cfg->n_nodes = 0;
     memset(cfg->cookie, 0, sizeof cfg->cookie);
+    free(cfg->agent_beam);
+    cfg->agent_beam = NULL;
 }

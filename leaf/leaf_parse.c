@@ -6,6 +6,7 @@
 #include <string.h>
 #include "leaf_parse.h"
 #include "wr_error.h"
+#include "wr_metric.h"
 
 const char *const leaf_memory_keys[] = {
     "total", "processes", "processes_used", "system", "atom",
@@ -469,4 +470,156 @@ int leaf_parse_reply(const char *buf, int index, leaf_shape_t shape, leaf_values
     }
     snprintf(why, whylen, "unknown shape %d", (int)shape);
     return WR_EINVAL;
+}
+
+/* ---- warren_agent:collect/1 ---------------------------------------------------------- */
+
+/* A number (integer up to 64 bits, or a finite float) at *i; advances *i. */
+static int collect_value(const char *buf, int *i, double *out, char *why, size_t whylen)
+{
+    int type = 0, size = 0;
+    ei_get_type(buf, i, &type, &size);
+    if (type == ERL_FLOAT_EXT || type == ERL_NEW_FLOAT_EXT) {
+        double d;
+        if (ei_decode_double(buf, i, &d) < 0 || d != d || d > 1e308 || d < -1e308) {
+            snprintf(why, whylen, "bad float");
+            return WR_EPROTO;
+        }
+        *out = d;
+        return 0;
+    }
+    return leaf_decode_number(buf, i, out, why, whylen);
+}
+
+/* A binary of at most cap-1 bytes at *i into out (NUL-terminated); advances *i. */
+static int collect_binary(const char *buf, int *i, char *out, size_t cap)
+{
+    int type = 0, size = 0;
+    long got = 0;
+    if (ei_get_type(buf, i, &type, &size) < 0 || type != ERL_BINARY_EXT || size < 0 ||
+        (size_t)size >= cap || ei_decode_binary(buf, i, out, &got) < 0)
+        return -1;
+    out[got] = '\0';
+    return 0;
+}
+
+#define LEAF_COLLECT_SEEN_BYTES 128    /* duplicate detection for the first 1024 metrics */
+
+/* One element of Metrics; the index always ends past it (validated term). */
+static void collect_pair(const char *buf, int *i, leaf_collect_t *out, unsigned char *seen)
+{
+    int start = *i, arity = 0;
+    char name[WR_METRIC_NAME_MAX], why[64];
+    double v = 0;
+    int ok = ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 2 &&
+             collect_binary(buf, i, name, sizeof name) == 0 &&
+             collect_value(buf, i, &v, why, sizeof why) == 0 && wr_metric_name_valid(name);
+    *i = start;
+    ei_skip_term(buf, i);
+    if (!ok) {
+        out->bad++;
+        return;
+    }
+    int m = wr_metric_find(name);
+    if (m < 0) {
+        out->unknown++;
+        return;
+    }
+    int tracked = m / 8 < LEAF_COLLECT_SEEN_BYTES;
+    if ((tracked && (seen[m / 8] & (1u << (m % 8)))) || out->n >= out->cap) {
+        out->bad++;                        /* a duplicate, or no room */
+        return;
+    }
+    if (tracked)
+        seen[m / 8] |= (unsigned char)(1u << (m % 8));
+    out->v[out->n].metric = m;
+    out->v[out->n].value = v;
+    out->n++;
+}
+
+/* One element of Info: only {max_message_queue, {PidBin, NameBin, Len}} is read. */
+static void collect_info(const char *buf, int *i, leaf_collect_t *out)
+{
+    int start = *i, arity = 0;
+    char key[MAXATOMLEN_UTF8];
+    if (ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 2 &&
+        ei_decode_atom(buf, i, key) == 0 && strcmp(key, "max_message_queue") == 0 &&
+        ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 3 &&
+        collect_binary(buf, i, out->maxq_pid, sizeof out->maxq_pid) == 0 &&
+        collect_binary(buf, i, out->maxq_name, sizeof out->maxq_name) == 0) {
+        char why[64];
+        if (leaf_decode_number(buf, i, &out->maxq_len, why, sizeof why) == 0)
+            out->has_maxq = 1;
+    }
+    *i = start;
+    ei_skip_term(buf, i);
+}
+
+/* A proper list of at most LEAF_COLLECT_MAX_ITEMS at *i: sets *n and moves *i past the
+ * header. */
+static int collect_list(const char *buf, int *i, const char *what, int *n, char *why, size_t whylen)
+{
+    int type = 0, size = 0;
+    ei_get_type(buf, i, &type, &size);
+    if (type == ERL_NIL_EXT) {
+        *n = 0;
+        return ei_decode_list_header(buf, i, n) < 0 ? WR_EPROTO : 0;
+    }
+    if (type != ERL_LIST_EXT) {
+        snprintf(why, whylen, "collect: %s is a %s, expected a list", what, type_name(type));
+        return WR_EPROTO;
+    }
+    if (size > LEAF_COLLECT_MAX_ITEMS) {
+        snprintf(why, whylen, "collect: %s has %d elements (cap %d)", what, size, LEAF_COLLECT_MAX_ITEMS);
+        return WR_ETOOBIG;
+    }
+    /* the tail must be [] */
+    int j = *i;
+    if (ei_decode_list_header(buf, &j, n) < 0)
+        goto improper;
+    for (int k = 0; k < *n; k++)
+        if (ei_skip_term(buf, &j) < 0)
+            goto improper;
+    ei_get_type(buf, &j, &type, &size);
+    if (type != ERL_NIL_EXT)
+        goto improper;
+    return ei_decode_list_header(buf, i, n) < 0 ? WR_EPROTO : 0;
+improper:
+    snprintf(why, whylen, "collect: %s is an improper list", what);
+    return WR_EPROTO;
+}
+
+int leaf_parse_collect(const char *buf, int index, leaf_collect_t *out, char *why, size_t whylen)
+{
+    int i = index, arity = 0, rc, n = 0;
+    long version = 0;
+    char tag[MAXATOMLEN_UTF8];
+    out->n = 0;
+    out->unknown = out->bad = 0;
+    out->has_maxq = 0;
+    out->maxq_pid[0] = out->maxq_name[0] = '\0';
+    out->maxq_len = 0;
+    if (is_badrpc(buf, index, why, whylen))
+        return WR_EPROTO;
+    if (ei_decode_tuple_header(buf, &i, &arity) < 0 || arity != 4 ||
+        ei_decode_atom(buf, &i, tag) < 0 || strcmp(tag, "warren_agent") != 0) {
+        snprintf(why, whylen, "collect: expected {warren_agent, 1, Metrics, Info}");
+        return WR_EPROTO;
+    }
+    if (ei_decode_long(buf, &i, &version) < 0 || version != 1) {
+        snprintf(why, whylen, "collect: unsupported reply version");
+        return WR_EPROTO;
+    }
+    if ((rc = collect_list(buf, &i, "Metrics", &n, why, whylen)) != 0)
+        return rc;
+    unsigned char seen[LEAF_COLLECT_SEEN_BYTES] = {0};   /* one bit per catalogue entry */
+    for (int k = 0; k < n; k++)
+        collect_pair(buf, &i, out, seen);
+    if (n > 0)
+        i++;                               /* the [] tail */
+    int ni = 0;
+    if (collect_list(buf, &i, "Info", &ni, why, whylen) == 0)
+        for (int k = 0; k < ni; k++)
+            collect_info(buf, &i, out);
+    return 0;
 }

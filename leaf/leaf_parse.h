@@ -11,6 +11,7 @@
  *   erlang:statistics(reductions)   {Total, SinceLast}
  *   erlang:statistics(wall_clock)   {Ms, SinceLast}
  *   erlang:statistics(io)           {{input,I},{output,O}}
+ * and the agent's one call, warren_agent:collect([]) (leaf_parse_collect below).
  * {badrpc, Reason} and any other shape give an error with a reason, never a crash.
  * Terms from nodes are untrusted: nesting, list lengths and integer sizes are capped. */
 #ifndef LEAF_PARSE_H
@@ -63,5 +64,35 @@ int leaf_parse_envelope(const char *buf, int len, erlang_ref *ref, int *reply_in
  * "expected integer, got tuple", ...), or WR_ETOOBIG. */
 int leaf_parse_reply(const char *buf, int index, leaf_shape_t shape, leaf_values_t *out,
                      char *why, size_t whylen);
+
+/* ---- warren_agent:collect/1 ---------------------------------------------------------- */
+
+#define LEAF_COLLECT_MAX_ITEMS 4096    /* elements of Metrics, and of Info */
+
+typedef struct {
+    int    metric;                     /* index into wr_metric_defs */
+    double value;
+} leaf_metric_value_t;
+
+/* What leaf_parse_collect found. The caller provides v (cap entries). */
+typedef struct {
+    leaf_metric_value_t *v;
+    size_t cap, n;
+    size_t unknown;      /* {Name, Value} with a valid name that is not in the catalogue */
+    size_t bad;          /* elements that are not {Binary name, integer | float}, bad names,
+                          * duplicates, values over 64 bits or past cap */
+    int    has_maxq;     /* Info held max_message_queue */
+    char   maxq_pid[32];
+    char   maxq_name[256];
+    double maxq_len;
+} leaf_collect_t;
+
+/* Parses the agent's collect reply (validated by leaf_parse_envelope) at index:
+ *   {warren_agent, 1, [{NameBin, Number}], [{Key, Term}]}
+ * Every good pair whose name is in the catalogue goes into out->v; other elements are
+ * counted (out->unknown, out->bad) and skipped. Returns 0, or WR_EPROTO ("badrpc: ...", not
+ * the 4-tuple, unknown version, Metrics not a proper list) or WR_ETOOBIG (over
+ * LEAF_COLLECT_MAX_ITEMS) with a reason; on error out->n is 0. */
+int leaf_parse_collect(const char *buf, int index, leaf_collect_t *out, char *why, size_t whylen);
 
 #endif

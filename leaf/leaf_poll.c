@@ -1,6 +1,7 @@
 /* leaf_poll: the poll tick and the replies. Every interval: write the samples that arrived
  * since the previous tick (one txn), send the DELTA, mark silent nodes down, then send each UP
- * node the agentless calls to rex, pipelined, each tagged with a fresh ref:
+ * node either the agent's one collect call (leaf_agent.c, when the agent runs there) or the
+ * agentless calls to rex, pipelined, each tagged with a fresh ref:
  *     {'$gen_call', {SelfPid, Ref}, {call, M, F, A, user}}
  * Replies arrive as {Ref, Reply} messages to our pid and are matched by ref (unknown refs,
  * e.g. late replies, are counted and dropped). */
@@ -138,7 +139,9 @@ void leaf_poll_tick(leaf_t *lf)
             leaf_node_lost(lf, n, why);
             continue;
         }
-        send_calls(lf, n, now_wall);
+        int agent = leaf_agent_tick(lf, n, now_wall);   /* 1: collect sent; -1: node lost */
+        if (agent == 0)
+            send_calls(lf, n, now_wall);
     }
 }
 
@@ -167,6 +170,8 @@ void leaf_poll_on_message(leaf_t *lf, leaf_node_t *n)
     for (c = 0; c < LEAF_CALLS; c++)
         if (n->inflight[c].live && ref_equal(&n->inflight[c].ref, &ref))
             break;
+    if (c == LEAF_CALLS && leaf_agent_on_reply(lf, n, &ref, ri))
+        return;
     if (c == LEAF_CALLS && leaf_procs_on_reply(lf, n, &ref, ri))
         return;
     if (c == LEAF_CALLS) {

@@ -272,4 +272,5 @@ void leaf_up_fini(leaf_t *lf)
     wr_encoder_destroy(&lf->enc);
     free(lf->msg_nodes);
     lf->msg_nodes = NULL;
+    leaf_rollup_fini(lf);
 }

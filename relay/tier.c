@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tier_int.h"
+#include "wr_rollup.h"
 #include "wr_error.h"
 #include "wr_log.h"
 #include "wr_time.h"
@@ -144,9 +145,11 @@ static void tree_fill(const tier_t *t, wr_tier_entry_t *arr)
     }
 }
 
-static int rollup_cmp(const void *a, const void *b)
+static int rollup_ptr_cmp(const void *a, const void *b)
 {
-    return strcmp(((const wr_rollup_entry_t *)a)->metric, ((const wr_rollup_entry_t *)b)->metric);
+    const wr_rollup_entry_t *x = *(const wr_rollup_entry_t *const *)a;
+    const wr_rollup_entry_t *y = *(const wr_rollup_entry_t *const *)b;
+    return strncmp(x->metric, y->metric, WR_METRIC_NAME_MAX);
 }
 
 static size_t rollup_input_count(const tier_t *t)
@@ -158,29 +161,111 @@ static size_t rollup_input_count(const tier_t *t)
     return n;
 }
 
-/* Merges the live children's rollups into buf (rollup_input_count entries), sorted by metric.
- * Returns the number of metrics. */
-static size_t rollups_fill(const tier_t *t, wr_rollup_entry_t *buf)
+/* Output slot o's sketch and a top-K of capacity >= k (created or regrown as needed). */
+static int merge_slot(tier_t *t, size_t o, uint32_t k)
 {
-    size_t n = 0;
-    for (const tchild_t *c = t->child_list; c; c = c->next)
-        if (c->live && c->n_rollups) {
-            memcpy(buf + n, c->rollups, c->n_rollups * sizeof *buf);
-            n += c->n_rollups;
-        }
+    if (o >= t->merge_cap) {
+        size_t ncap = t->merge_cap ? t->merge_cap * 2 : 64;
+        while (ncap <= o)
+            ncap *= 2;
+        wr_sketch_t **nsk = realloc(t->merge_sk, ncap * sizeof *nsk);
+        if (!nsk)
+            return WR_ENOMEM;
+        t->merge_sk = nsk;
+        wr_topk_t **ntk = realloc(t->merge_tk, ncap * sizeof *ntk);
+        if (!ntk)
+            return WR_ENOMEM;
+        t->merge_tk = ntk;
+        for (size_t i = t->merge_cap; i < ncap; i++)
+            t->merge_sk[i] = NULL, t->merge_tk[i] = NULL;
+        t->merge_cap = ncap;
+    }
+    if (!t->merge_sk[o] && !(t->merge_sk[o] = wr_sketch_new()))
+        return WR_ENOMEM;
+    if (k && t->merge_tk[o] && wr_topk_capacity(t->merge_tk[o]) < k)
+        wr_topk_destroy(&t->merge_tk[o]);
+    if (k && !t->merge_tk[o] && !(t->merge_tk[o] = wr_topk_new(k)))
+        return WR_ENOMEM;
+    return WR_OK;
+}
+
+/* Merges the group in[0..n) (one metric) into out, with slot o's sketch and top-K. A sketch
+ * (top-K) is merged only when every part has one: a partial merge would not be exact. */
+static void merge_group(tier_t *t, const wr_rollup_entry_t *const *in, size_t n, size_t o,
+                        wr_rollup_entry_t *out)
+{
+    int all_sk = 1, all_tk = 1;
+    uint32_t k = WR_TOPK_MAX;
+    memcpy(out->metric, in[0]->metric, sizeof out->metric);
+    out->metric[WR_METRIC_NAME_MAX - 1] = '\0';
+    wr_agg_init(&out->agg);
+    for (size_t i = 0; i < n; i++) {
+        wr_agg_merge(&out->agg, &in[i]->agg);
+        all_sk &= in[i]->sketch != NULL;
+        all_tk &= in[i]->topk != NULL;
+        if (in[i]->topk && wr_topk_k(in[i]->topk) < k)
+            k = wr_topk_k(in[i]->topk);
+    }
+    out->sketch = NULL;
+    out->topk = NULL;
+    if (merge_slot(t, o, all_tk ? k : 0) != 0) {
+        WR_WARN("out of memory merging the sketch of %s", out->metric);
+        return;
+    }
+    if (all_sk) {
+        wr_sketch_t *sk = t->merge_sk[o];
+        wr_sketch_reset(sk);
+        int rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = wr_sketch_merge(sk, in[i]->sketch);
+        if (rc == 0)
+            out->sketch = sk;
+        else
+            WR_WARN("out of memory merging the sketch of %s", out->metric);
+    }
+    if (all_tk) {
+        wr_topk_t *tk = t->merge_tk[o];
+        wr_topk_reset(tk);
+        wr_topk_set_k(tk, k);
+        for (size_t i = 0; i < n; i++)
+            wr_topk_merge(tk, in[i]->topk);
+        out->topk = tk;
+    }
+}
+
+/* Merges the live children's rollups into buf (rollup_input_count entries), sorted by metric.
+ * Returns the number of metrics. The entries' sketches and top-Ks are the tier's own (kept
+ * in merge_sk / merge_tk), valid until the next call. Logically const: only the tier's
+ * merge scratch changes. */
+static size_t rollups_fill(const tier_t *ct, wr_rollup_entry_t *buf)
+{
+    tier_t *t = (tier_t *)ct;
+    size_t n = rollup_input_count(t);
     if (!n)
         return 0;
-    qsort(buf, n, sizeof *buf, rollup_cmp);
-    size_t out = 0;
-    for (size_t i = 0; i < n; i++) {
-        buf[i].metric[WR_METRIC_NAME_MAX - 1] = '\0';
-        if (out > 0 && strcmp(buf[out - 1].metric, buf[i].metric) == 0) {
-            wr_agg_merge(&buf[out - 1].agg, &buf[i].agg);
-        } else {
-            if (out != i)
-                buf[out] = buf[i];
-            out++;
+    if (n > t->merge_in_cap) {
+        const wr_rollup_entry_t **ni = realloc(t->merge_in, n * sizeof *ni);
+        if (!ni) {
+            WR_ERROR("out of memory merging %zu rollups", n);
+            return 0;
         }
+        t->merge_in = ni;
+        t->merge_in_cap = n;
+    }
+    size_t k = 0;
+    for (const tchild_t *c = t->child_list; c; c = c->next)
+        if (c->live)
+            for (size_t i = 0; i < c->n_rollups; i++)
+                t->merge_in[k++] = &c->rollups[i];
+    qsort(t->merge_in, n, sizeof *t->merge_in, rollup_ptr_cmp);
+    size_t out = 0;
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && strncmp(t->merge_in[a]->metric, t->merge_in[b]->metric, WR_METRIC_NAME_MAX) == 0)
+            b++;
+        merge_group(t, t->merge_in + a, b - a, out, &buf[out]);
+        out++;
+        a = b;
     }
     return out;
 }
@@ -350,9 +435,10 @@ static void handle_state(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr_de
     c->have_seq = 1;
     c->epoch = env->epoch;
     c->last_seq = env->seq;
-    free(c->rollups);
+    wr_rollup_entries_free(c->rollups, c->n_rollups);
     c->rollups = m.rollups;
     c->n_rollups = m.n_rollups;
+    c->rollups_at = m.at_ms;
     m.rollups = NULL;
     m.n_rollups = 0;
     free(c->tiers);
@@ -568,6 +654,13 @@ void tier_destroy(tier_t **tier)
     free(t->out.nodes);
     free(t->out.rollups);
     free(t->out.tiers);
+    for (size_t i = 0; i < t->merge_cap; i++) {
+        wr_sketch_destroy(&t->merge_sk[i]);
+        wr_topk_destroy(&t->merge_tk[i]);
+    }
+    free(t->merge_sk);
+    free(t->merge_tk);
+    free(t->merge_in);
     free(t->text_buf);
     free(t);
     *tier = NULL;
@@ -649,4 +742,13 @@ size_t tier_rollups(const tier_t *t, wr_rollup_entry_t **out)
     if (!*out)
         return 0;
     return rollups_fill(t, *out);
+}
+
+int64_t tier_rollups_at(const tier_t *t)
+{
+    int64_t at = 0;
+    for (const tchild_t *c = t->child_list; c; c = c->next)
+        if (c->live && c->n_rollups && c->rollups_at > at)
+            at = c->rollups_at;
+    return at;
 }

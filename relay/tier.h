@@ -21,8 +21,9 @@
  *    longer lists the node removes it.
  *  - While a child is dead (no frame within the heartbeat timeout) its nodes are kept but
  *    reported with state WR_NODE_UNKNOWN, and its tiers are kept with up = 0.
- *  - Rollups: the tier's rollup of metric M is the wr_agg_merge of its live children's
- *    latest rollups of M.
+ *  - Rollups: the tier's rollup of metric M is the merge of its live children's latest
+ *    rollups of M: wr_agg_merge, wr_sketch_merge and wr_topk_merge (exact; a sketch or top-K
+ *    is dropped when some child's rollup of M lacks one).
  *
  * Children must understand COMMAND "snapshot" (send a SNAPSHOT to that parent now). */
 #ifndef TIER_H
@@ -87,8 +88,12 @@ int  tier_node_lookup(const tier_t *tier, const char *name, tier_node_view_t *ou
 size_t tier_tree(const tier_t *tier, wr_tier_entry_t **out);
 
 /* The merged rollups of the latest interval, one per metric. Returns the count and a malloc'd
- * array in *out (caller frees). */
+ * array in *out (caller frees the array only: the entries' sketch and topk belong to the tier
+ * and stay valid until the loop runs again or tier_rollups is called again; either may be NULL
+ * when some child sent none). */
 size_t tier_rollups(const tier_t *tier, wr_rollup_entry_t **out);
+/* The newest `at` (wall ms) among the live children's rollups, or 0 when there are none. */
+int64_t tier_rollups_at(const tier_t *tier);
 
 /* Routes a query about node down to its owning leaf. fn is called exactly once, on the loop's
  * thread, later (never from inside tier_query): with status 0 and the leaf's JSON result, or

@@ -66,8 +66,9 @@ typedef struct tchild {
     tnode_t           *nodes;         /* list head */
     size_t             n_nodes;
     size_t             n_up;          /* nodes with reported state UP */
-    wr_rollup_entry_t *rollups;
+    wr_rollup_entry_t *rollups;       /* owned, with their sketches / top-Ks */
     size_t             n_rollups;
+    int64_t            rollups_at;    /* at_ms of the frame that carried them */
     wr_tier_entry_t   *tiers;
     size_t             n_tiers;
     struct tchild     *next;          /* creation order */
@@ -134,6 +135,13 @@ struct tier {
     /* reusable buffers */
     wr_state_msg_t    out;            /* upward state frame */
     size_t            out_nodes_cap, out_rollups_cap, out_tiers_cap;
+    /* rollup merge (tier.c rollups_fill): inputs sorted by metric, and per output slot the
+     * sketch and top-K this tier owns (lent to the merged entries) */
+    const wr_rollup_entry_t **merge_in;
+    size_t            merge_in_cap;
+    wr_sketch_t     **merge_sk;
+    wr_topk_t       **merge_tk;
+    size_t            merge_cap;
     char             *text_buf;       /* NUL-terminated copies of reply payloads */
     size_t            text_cap;
 };

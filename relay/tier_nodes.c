@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tier_int.h"
+#include "wr_rollup.h"
 #include "wr_error.h"
 #include "wr_time.h"
 
@@ -187,7 +188,7 @@ void tier_nodes_fini(tier_t *t)
     tchild_t *c = t->child_list;
     while (c) {
         tchild_t *next = c->next;
-        free(c->rollups);
+        wr_rollup_entries_free(c->rollups, c->n_rollups);
         free(c->tiers);
         free(c);
         c = next;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "root_http.h"
 #include "root_http_int.h"
+#include "root_http_hist.h"
 #include "wr_error.h"
 #include "wr_metric.h"
 #include "wr_time.h"
@@ -167,9 +168,9 @@ static void on_query_reply(void *ud, int status, const char *error, const char *
 #define RH_PARAM_VALUE_MAX 64
 typedef struct {
     const char *const *allowed;
-    char  names[3][16];
-    char  values[3][RH_PARAM_VALUE_MAX];
-    int   present[3];
+    char  names[4][16];
+    char  values[4][RH_PARAM_VALUE_MAX];
+    int   present[4];
     char  bad[80];          /* first error, "" if none */
 } params_t;
 
@@ -217,17 +218,20 @@ static int read_params(http_req_t *rq, const char *const *allowed, params_t *p)
 static void route_metric(http_req_t *rq, const char *node, const char *metric)
 {
     root_http_t *h = rq->http;
-    static const char *const allowed[] = {"since", "until", "limit", NULL};
+    static const char *const allowed[] = {"since", "until", "limit", "step", NULL};
     params_t p;
     if (read_params(rq, allowed, &p) < 0)
         return;
-    int64_t now = wr_wall_ms(), since = 0, until = 0, limit = RH_LIMIT_DEFAULT;
-    if (p.present[0] && rh_parse_time(p.values[0], now, &since) < 0)
-        return set_error(rq, 400, "since: expected milliseconds or a negative duration like -1h, -15m, -30s, -2d (got '%s')", p.values[0]);
-    if (p.present[1] && rh_parse_time(p.values[1], now, &until) < 0)
-        return set_error(rq, 400, "until: expected milliseconds or a negative duration like -1h, -15m, -30s, -2d (got '%s')", p.values[1]);
-    if (p.present[2] && rh_parse_int(p.values[2], 1, RH_LIMIT_MAX, &limit) < 0)
-        return set_error(rq, 400, "limit: expected an integer from 1 to 100000 (got '%s')", p.values[2]);
+    int64_t now = wr_wall_ms(), since = 0, until = 0, limit = RH_LIMIT_DEFAULT, step = 0;
+    if (p.present[0] && rh_hist_parse_time(p.values[0], now, &since) < 0)
+        return set_error(rq, 400, "since: expected Unix ms or a duration like 1h, 15m, 30s, 2d, -1h (got '%s')", p.values[0]);
+    if (p.present[1] && rh_hist_parse_time(p.values[1], now, &until) < 0)
+        return set_error(rq, 400, "until: expected Unix ms or a duration like 1h, 15m, 30s, 2d, -1h (got '%s')", p.values[1]);
+    if (p.present[3] && rh_hist_parse_step(p.values[3], &step) < 0)
+        return set_error(rq, 400, "step: expected a duration like 10s, 1m, 5m, 1h or ms (got '%s')", p.values[3]);
+    if (p.present[2] && rh_parse_int(p.values[2], 1, step ? 10000 : RH_LIMIT_MAX, &limit) < 0)
+        return set_error(rq, 400, step ? "limit: expected an integer from 1 to 10000 with a step (got '%s')"
+                                       : "limit: expected an integer from 1 to 100000 (got '%s')", p.values[2]);
     if (p.present[0] && p.present[1] && until < since)
         return set_error(rq, 400, "until: earlier than since%s", NULL);
 
@@ -235,7 +239,10 @@ static void route_metric(http_req_t *rq, const char *node, const char *metric)
     rh_buf_init(&args);
     rh_buf_puts(&args, "{\"metric\":");
     rh_buf_json_str(&args, metric);
-    rh_buf_printf(&args, ",\"limit\":%lld", (long long)limit);
+    if (!step || p.present[2])          /* with a step the leaf caps at 10000 points */
+        rh_buf_printf(&args, ",\"limit\":%lld", (long long)limit);
+    if (step)
+        rh_buf_printf(&args, ",\"step\":%lld", (long long)step);
     if (p.present[0])
         rh_buf_printf(&args, ",\"since\":%lld", (long long)since);
     if (p.present[1])
@@ -247,6 +254,44 @@ static void route_metric(http_req_t *rq, const char *node, const char *metric)
     }
     h->stats.queries++;
     int rc = tier_query(h->tier, node, "metric", args.buf, on_query_reply, rq, &rq->qid);
+    rh_buf_free(&args);
+    if (rc == 0) {
+        rq->state = RQ_WAITING;
+        rq->next = h->waiting;
+        if (h->waiting) h->waiting->prev = rq;
+        h->waiting = rq;
+        h->stats.active_queries++;
+        MHD_suspend_connection(rq->conn);
+        return;
+    }
+    h->stats.queries_failed++;
+    if (rc == WR_ENOTFOUND)
+        set_error(rq, 404, "unknown node '%s'", node);
+    else if (rc == WR_EAGAIN)
+        set_error(rq, 502, "the subtree of node '%s' is unreachable", node);
+    else
+        rh_resp_json_error(&rq->resp, 500, "query failed: %s", wr_strerror(rc)), rq->state = RQ_READY;
+}
+
+/* GET /api/v1/nodes/{node}/procs?by=&n=: the live top-N processes, routed to the leaf like
+ * route_metric (rh_api_procs_args checks the parameters and builds the query's args). */
+static void route_procs(http_req_t *rq, const char *node)
+{
+    root_http_t *h = rq->http;
+    static const char *const allowed[] = {"by", "n", NULL};
+    params_t p;
+    if (read_params(rq, allowed, &p) < 0)
+        return;
+    rh_buf_t args;
+    char err[160];
+    rh_buf_init(&args);
+    if (rh_api_procs_args(p.present[0] ? p.values[0] : NULL, p.present[1] ? p.values[1] : NULL, &args,
+                          err, sizeof err) != 0) {
+        rh_buf_free(&args);
+        return set_error(rq, 400, "%s", err);
+    }
+    h->stats.queries++;
+    int rc = tier_query(h->tier, node, "procs", args.buf, on_query_reply, rq, &rq->qid);
     rh_buf_free(&args);
     if (rc == 0) {
         rq->state = RQ_WAITING;
@@ -334,12 +379,36 @@ static void route_api(http_req_t *rq, const char *path)
         if (!wr_metric_name_valid(metric))
             return set_error(rq, 400, "metric: '%s' is not a metric name (lowercase dotted words)", metric);
         route_metric(rq, node, metric);
+    } else if (n == 3 && IS(0, "nodes") && IS(2, "procs")) {
+        char node[RH_NODE_MAX + 1];
+        if (decode_segment(rq, "node", seg[1], len[1], node, sizeof node) < 0)
+            return;
+        route_procs(rq, node);
     } else if (n == 1 && IS(0, "tree")) {
         if (read_params(rq, none, &p) == 0)
             rh_api_tree(h->tier, &rq->resp), rq->state = RQ_READY;
     } else if (n == 1 && IS(0, "rollups")) {
         if (read_params(rq, none, &p) == 0)
             rh_api_rollups(h->tier, &rq->resp), rq->state = RQ_READY;
+    } else if (n == 2 && (IS(0, "fleet") || IS(0, "top"))) {
+        /* fleet aggregates: root_http_fleet.c */
+        static const char *const top_allowed[] = {"n", NULL};
+        char metric[RH_METRIC_MAX + 1];
+        int is_top = IS(0, "top");
+        int64_t top_n = WR_TOPK_DEFAULT;
+        if (decode_segment(rq, "metric", seg[1], len[1], metric, sizeof metric) < 0)
+            return;
+        if (!wr_metric_name_valid(metric))
+            return set_error(rq, 400, "metric: '%s' is not a metric name (lowercase dotted words)", metric);
+        if (read_params(rq, is_top ? top_allowed : none, &p) < 0)
+            return;
+        if (is_top && p.present[0] && rh_parse_int(p.values[0], 1, WR_TOPK_MAX, &top_n) < 0)
+            return set_error(rq, 400, "n: expected an integer from 1 to 100 (got '%s')", p.values[0]);
+        if (is_top)
+            rh_api_top(h->tier, metric, (int)top_n, &rq->resp);
+        else
+            rh_api_fleet(h->tier, metric, &rq->resp);
+        rq->state = RQ_READY;
     } else {
         set_error(rq, 404, "no such API path%s", NULL);
     }

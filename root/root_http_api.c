@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "root_http_int.h"
+#include "wr_rollup.h"
 #include "wr_error.h"
 #include "wr_metric.h"
 #include "wr_time.h"
@@ -21,6 +22,9 @@ unsigned rh_status_of(int wr_status)
     case WR_ENOTFOUND: return 404;
     case WR_ETIMEDOUT: return 504;
     case WR_EAGAIN:    return 502;
+    case WR_EINVAL:    return 400;   /* the leaf refused the query's arguments */
+    case WR_ECLOSED:   return 503;   /* the node is down (live queries: procs) */
+    case WR_EUNSUPPORTED: return 501; /* e.g. no agent on the node for procs */
     default:           return 500;
     }
 }
@@ -219,6 +223,15 @@ void rh_api_rollups(tier_t *tier, rh_resp_t *r)
         rh_buf_json_num(b, a->count ? a->max : NAN);
         rh_buf_puts(b, ",\"mean\":");
         rh_buf_json_num(b, a->count ? wr_agg_mean(a) : NAN);
+        double p50 = NAN, p99 = NAN;          /* from the merged sketch; null without one */
+        if (wr_rollup_quantile(&ru[i], 0.5, &p50) != 0)
+            p50 = NAN;
+        if (wr_rollup_quantile(&ru[i], 0.99, &p99) != 0)
+            p99 = NAN;
+        rh_buf_puts(b, ",\"p50\":");
+        rh_buf_json_num(b, p50);
+        rh_buf_puts(b, ",\"p99\":");
+        rh_buf_json_num(b, p99);
         rh_buf_puts(b, "}");
     }
     rh_buf_puts(b, "]}\n");
@@ -249,6 +262,32 @@ void rh_api_metric_reply(int status, const char *error, const char *result, size
     rh_buf_puts(&r->body, text);
     rh_buf_puts(&r->body, "\n");
     free(text);
+}
+
+/* ---- procs (live per-node process view) ------------------------------------------ */
+
+int rh_api_procs_args(const char *by, const char *n, rh_buf_t *args, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"memory", "message_queue", "reductions", "binary"};
+    const char *key = by ? NULL : keys[0];
+    for (size_t k = 0; by && k < sizeof keys / sizeof keys[0]; k++)
+        if (strcmp(by, keys[k]) == 0)
+            key = keys[k];
+    if (!key) {
+        snprintf(err, errlen, "by: expected memory, message_queue, reductions or binary (got '%.40s')", by);
+        return WR_EINVAL;
+    }
+    int64_t count = 20;
+    if (n && rh_parse_int(n, 1, 1000, &count) < 0) {
+        snprintf(err, errlen, "n: expected an integer from 1 to 1000 (got '%.40s')", n);
+        return WR_EINVAL;
+    }
+    rh_buf_printf(args, "{\"by\":\"%s\",\"n\":%lld}", key, (long long)count);
+    if (args->oom) {
+        snprintf(err, errlen, "out of memory");
+        return WR_ENOMEM;
+    }
+    return 0;
 }
 
 /* ---- Prometheus ------------------------------------------------------------------ */

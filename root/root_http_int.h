@@ -57,6 +57,10 @@ void rh_api_nodes(tier_t *tier, int state_filter, rh_resp_t *r);
 void rh_api_node(tier_t *tier, const char *name, rh_resp_t *r);
 void rh_api_tree(tier_t *tier, rh_resp_t *r);
 void rh_api_rollups(tier_t *tier, rh_resp_t *r);
+/* root_http_fleet.c: GET /api/v1/fleet/{metric} and /api/v1/top/{metric}?n= (1..n of the
+ * merged top-K); 404 when no live node reports metric. */
+void rh_api_fleet(tier_t *tier, const char *metric, rh_resp_t *r);
+void rh_api_top(tier_t *tier, const char *metric, int n, rh_resp_t *r);
 /* http_requests/http_errors: the server's own counters, exported too. */
 typedef struct {
     uint64_t requests, responses_4xx, responses_5xx, queries, queries_failed;
@@ -66,6 +70,10 @@ void rh_api_prometheus(tier_t *tier, const rh_stats_t *stats, rh_resp_t *r);
 /* Builds the response for a routed metric query's reply (see tier_reply_fn). */
 void rh_api_metric_reply(int status, const char *error, const char *result, size_t result_len,
                          rh_resp_t *r);
+/* Checks the procs parameters (by: memory | message_queue | reductions | binary, default
+ * memory; n: 1..1000, default 20; NULL = absent) and appends the QUERY args JSON
+ * {"by":"memory","n":20} to args. Returns 0, or WR_EINVAL with an error naming the parameter. */
+int rh_api_procs_args(const char *by, const char *n, rh_buf_t *args, char *err, size_t errlen);
 /* HTTP status of a WR_E... error from the tier. */
 unsigned rh_status_of(int wr_status);
 

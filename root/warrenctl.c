@@ -25,13 +25,24 @@ static const ctl_cmd_t cmds[] = {
     {"nodes", "[--state up|down|unknown]", "every node with its state, since when and its leaf",
      "  --state S        only nodes in state S (up, down or unknown)\n"},
     {"node", "NODE", "one node: state, since, owning leaf", ""},
-    {"metric", "NODE METRIC [--since T] [--until T] [--limit N]",
-     "raw history of one metric of one node, routed to its leaf",
-     "  --since T        from T: Unix ms, or a negative duration (-1h, -15m, -30s, -2d)\n"
+    {"metric", "NODE METRIC [--since T] [--until T] [--step D] [--limit N]",
+     "history of one metric of one node, routed to its leaf: raw, or downsampled with --step",
+     "  --since T        from T: Unix ms, or a duration before now (1h, 15m, 30s, 2d; -1h too)\n"
      "  --until T        up to T (same forms); default now\n"
-     "  --limit N        at most N points, the newest (1..100000; default 1000)\n"},
+     "  --step D         buckets of D (10s, 1m, 5m, 1h or ms): count/min/avg/max per bucket,\n"
+     "                   from the leaf's coarsest fitting tier (counters as per-second rates)\n"
+     "  --limit N        at most N points, the newest (1..100000, with --step 1..10000;\n"
+     "                   default 1000, with --step 10000)\n"},
     {"tree", "", "the tiers of the fabric as an indented tree (down tiers marked DOWN)", ""},
     {"rollups", "", "fleet-wide count/min/mean/max/sum of every metric, latest interval", ""},
+    {"fleet", "METRIC", "fleet-wide count/sum/min/mean/p50/p90/p99/max of one metric, latest interval", ""},
+    {"top", "METRIC [-n N]", "the nodes with the largest values of one metric, fleet-wide",
+     "  -n N             how many nodes (1..100; default 10)\n"},
+    {"procs", "NODE [--by memory|message_queue|reductions|binary] [-n N]",
+     "the live top processes of one node (like etop), asked of its agent through its leaf",
+     "  --by KEY         rank by memory (bytes, default), message_queue (messages),\n"
+     "                   reductions or binary (bytes of off-heap binaries referenced)\n"
+     "  -n N             how many processes (1..1000; default 20)\n"},
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
@@ -172,17 +183,22 @@ int main(int argc, char **argv)
     int json = 0, help = 0;
     double timeout = 10.0;
     const char *state = NULL, *since = NULL, *until = NULL, *limit = NULL;
-    enum { O_ROOT = 256, O_JSON, O_TIMEOUT, O_HELP, O_VERSION, O_STATE, O_SINCE, O_UNTIL, O_LIMIT };
+    const char *step = NULL;                  /* metric --step */
+    enum { O_STEP = 400 };
+    const char *by = NULL, *count_n = NULL;   /* procs (and -n for any command that ranks) */
+    enum { O_ROOT = 256, O_JSON, O_TIMEOUT, O_HELP, O_VERSION, O_STATE, O_SINCE, O_UNTIL, O_LIMIT,
+           O_BY };
     static const struct option longopts[] = {
         {"root", required_argument, NULL, O_ROOT},      {"json", no_argument, NULL, O_JSON},
         {"timeout", required_argument, NULL, O_TIMEOUT}, {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},      {"state", required_argument, NULL, O_STATE},
         {"since", required_argument, NULL, O_SINCE},    {"until", required_argument, NULL, O_UNTIL},
-        {"limit", required_argument, NULL, O_LIMIT},    {NULL, 0, NULL, 0}};
+        {"limit", required_argument, NULL, O_LIMIT},    {"by", required_argument, NULL, O_BY},
+        {"step", required_argument, NULL, O_STEP}, {NULL, 0, NULL, 0}};
     int opt;
     opterr = 0;
     /* "+" would stop at the command; options may come anywhere, so permute (the default). */
-    while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":hn:", longopts, NULL)) != -1) {
         switch (opt) {
         case O_ROOT: root_opt = optarg; break;
         case O_JSON: json = 1; break;
@@ -199,6 +215,9 @@ int main(int argc, char **argv)
         case O_SINCE: since = optarg; break;
         case O_UNTIL: until = optarg; break;
         case O_LIMIT: limit = optarg; break;
+        case O_STEP: step = optarg; break;
+        case O_BY: by = optarg; break;
+        case 'n': count_n = optarg; break;
         case ':':
             return usage_error(NULL, "option %s needs a value", argv[optind - 1]);
         default:
@@ -228,14 +247,18 @@ int main(int argc, char **argv)
     int is_nodes = strcmp(name, "nodes") == 0, is_metric = strcmp(name, "metric") == 0;
     if (state && !is_nodes)
         return usage_error(cmd, "--state applies to 'nodes' only%s", NULL);
-    if ((since || until || limit) && !is_metric)
-        return usage_error(cmd, "--since/--until/--limit apply to 'metric' only%s", NULL);
+    if ((since || until || limit || step) && !is_metric)
+        return usage_error(cmd, "--since/--until/--step/--limit apply to 'metric' only%s", NULL);
+    int is_procs = strcmp(name, "procs") == 0;
+    int fleet_cmd = ctl_fleet_cmd(name);
+    if ((by || count_n) && !is_procs && !(count_n && !by && fleet_cmd == CTL_TOP))
+        return usage_error(cmd, "--by/-n apply to 'procs' only (and -n to 'top')%s", NULL);
     if (state && strcmp(state, "up") && strcmp(state, "down") && strcmp(state, "unknown"))
         return usage_error(cmd, "--state: expected up, down or unknown, got '%s'", state);
 
-    int want = strcmp(name, "node") == 0 ? 1 : is_metric ? 2 : 0;
+    int want = strcmp(name, "node") == 0 || is_procs || fleet_cmd ? 1 : is_metric ? 2 : 0;
     if (npos < want)
-        return usage_error(cmd, "missing argument: expected %s", want == 1 ? "NODE" : "NODE METRIC");
+        return usage_error(cmd, "missing argument: expected %s", fleet_cmd ? "METRIC" : want == 1 ? "NODE" : "NODE METRIC");
     if (npos > want)
         return usage_error(cmd, "too many arguments (first extra: '%s')", pos[want]);
 
@@ -243,6 +266,12 @@ int main(int argc, char **argv)
     char path[2048];
     if (is_nodes) {
         snprintf(path, sizeof path, "/api/v1/nodes%s%s", state ? "?state=" : "", state ? state : "");
+    } else if (is_procs) {
+        if (ctl_procs_path(pos[0], by, count_n, path, sizeof path) != 0)
+            return usage_error(cmd, "%s", ctl_procs_error());
+    } else if (fleet_cmd) {
+        if (ctl_fleet_path(fleet_cmd, pos[0], count_n, path, sizeof path) != 0)
+            return usage_error(cmd, "%s", ctl_fleet_error());
     } else if (want == 1) {
         char *e = esc(pos[0]);
         snprintf(path, sizeof path, "/api/v1/nodes/%s", e);
@@ -252,9 +281,9 @@ int main(int argc, char **argv)
         int n = snprintf(path, sizeof path, "/api/v1/nodes/%s/metrics/%s", e1, e2);
         curl_free(e1);
         curl_free(e2);
-        const char *keys[3] = {"since", "until", "limit"}, *vals[3] = {since, until, limit};
+        const char *keys[4] = {"since", "until", "limit", "step"}, *vals[4] = {since, until, limit, step};
         char sep = '?';
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
             if (!vals[i])
                 continue;
             char *ev = esc(vals[i]);
@@ -307,7 +336,7 @@ int main(int argc, char **argv)
                 body.buf ? jerr.text : "empty body");
         rc = 1;
     } else if (json) {
-        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        char *s = json_dumps(fleet_cmd ? ctl_fleet_json(fleet_cmd, j) : j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (s) {
             puts(s);
             free(s);
@@ -321,6 +350,9 @@ int main(int argc, char **argv)
         int r = 0;
         if (strcmp(name, "status") == 0) r = ctl_print_status(stdout, j, now);
         else if (is_nodes) r = ctl_print_nodes(stdout, j, now);
+        else if (is_procs) r = ctl_print_procs(stdout, j);
+        else if (fleet_cmd == CTL_FLEET) r = ctl_print_fleet(stdout, j);
+        else if (fleet_cmd == CTL_TOP) r = ctl_print_top(stdout, j);
         else if (want == 1) r = ctl_print_node(stdout, j, now);
         else if (is_metric) r = ctl_print_metric(stdout, j);
         else if (strcmp(name, "tree") == 0) r = ctl_print_tree(stdout, j);

@@ -225,30 +225,64 @@ int ctl_print_node(FILE *out, json_t *j, int64_t now_ms)
     return 0;
 }
 
+/* Raw points: TIME VALUE [RATE/S] UNIT ([ts, value] or, for counters, [ts, value, rate]);
+ * with a step: TIME COUNT MIN AVG MAX UNIT from {t, count, min, max, avg} objects. */
 int ctl_print_metric(FILE *out, json_t *j)
 {
     json_t *pts = json_object_get(j, "points");
     if (!json_is_array(pts))
         return bad_shape("no \"points\" array");
     const char *unit = str_of(j, "unit");
-    table_t t = {.ncols = 3, .right = {0, 1, 0}};
-    const char *head[3] = {"TIME", "VALUE", "UNIT"};
-    tbl_add(&t, head);
+    int counter = strcmp(str_of(j, "kind"), "counter") == 0;
+    int stepped = json_is_string(json_object_get(j, "tier"));
+    char runit[80];
+    snprintf(runit, sizeof runit, "%s/s", unit);
+    table_t t = {.ncols = stepped ? 6 : counter ? 4 : 3, .right = {0, 1, 0}};
+    for (int c = 1; c < t.ncols - 1; c++)
+        t.right[c] = 1;            /* numbers right, TIME and UNIT left */
+    const char *head_s[6] = {"TIME", "COUNT", "MIN", "AVG", "MAX", "UNIT"};
+    const char *head_c[4] = {"TIME", "VALUE", "RATE", "UNIT"};
+    const char *head_g[3] = {"TIME", "VALUE", "UNIT"};
+    tbl_add(&t, stepped ? head_s : counter ? head_c : head_g);
     size_t i;
     json_t *p;
     json_array_foreach(pts, i, p) {
-        json_t *ts = json_array_get(p, 0), *val = json_array_get(p, 1);
+        char iso[40], num[4][48];
+        if (stepped) {
+            json_t *ts = json_object_get(p, "t");
+            if (!json_is_number(ts) || !json_is_number(json_object_get(p, "count"))) {
+                tbl_free(&t);
+                return bad_shape("a point is not {t, count, min, max, avg}");
+            }
+            ctl_fmt_iso((int64_t)json_number_value(ts), iso, sizeof iso);
+            static const char *const keys[4] = {"count", "min", "avg", "max"};
+            for (int k = 0; k < 4; k++) {
+                json_t *v = json_object_get(p, keys[k]);
+                fmt_num(json_is_number(v) ? json_number_value(v) : NAN, num[k], sizeof num[k]);
+            }
+            const char *row[6] = {iso, num[0], num[1], num[2], num[3], counter ? runit : unit};
+            tbl_add(&t, row);
+            continue;
+        }
+        json_t *ts = json_array_get(p, 0), *val = json_array_get(p, 1), *rate = json_array_get(p, 2);
         if (!json_is_number(ts) || !(json_is_number(val) || json_is_null(val))) {
             tbl_free(&t);
             return bad_shape("a point is not [ts, value]");
         }
-        char iso[40], num[48];
         ctl_fmt_iso((int64_t)json_number_value(ts), iso, sizeof iso);
-        fmt_num(json_is_number(val) ? json_number_value(val) : NAN, num, sizeof num);
-        const char *row[3] = {iso, num, unit};
-        tbl_add(&t, row);
+        fmt_num(json_is_number(val) ? json_number_value(val) : NAN, num[0], sizeof num[0]);
+        fmt_num(json_is_number(rate) ? json_number_value(rate) : NAN, num[1], sizeof num[1]);
+        const char *row_c[4] = {iso, num[0], num[1], unit}, *row_g[3] = {iso, num[0], unit};
+        tbl_add(&t, counter ? row_c : row_g);
     }
     tbl_print(out, &t);
+    if (stepped)
+        fprintf(out, "# tier %s, step %lld ms, %zu points%s\n", str_of(j, "tier"),
+                (long long)int_of(j, "step"), json_array_size(pts),
+                counter ? " (counters: per-second rates)" : "");
+    if (json_is_true(json_object_get(j, "truncated")))
+        fprintf(out, "# truncated: only the newest %zu points; narrow --since or widen --step\n",
+                json_array_size(pts));
     return 0;
 }
 

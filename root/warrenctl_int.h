@@ -14,6 +14,25 @@ int ctl_print_metric(FILE *out, json_t *j);
 int ctl_print_tree(FILE *out, json_t *j);
 int ctl_print_rollups(FILE *out, json_t *j);
 
+/* warrenctl_procs.c: `procs NODE [--by KEY] [-n N]`. Builds the API path into path (by and
+ * n may be NULL; the root checks them); returns 0, or -1 with ctl_procs_error() saying why. */
+int ctl_procs_path(const char *node, const char *by, const char *n, char *path, size_t len);
+const char *ctl_procs_error(void);
+/* The procs table: PID NAME INITIAL_CALL CURRENT_FUNCTION and the value column. */
+int ctl_print_procs(FILE *out, json_t *j);
+
+/* warrenctl_fleet.c: `fleet METRIC` and `top METRIC [-n N]`. ctl_fleet_cmd: CTL_FLEET,
+ * CTL_TOP or 0 for a command name. ctl_fleet_path builds the API path (n may be NULL; the
+ * root checks metric and n); returns 0, or -1 with ctl_fleet_error() saying why.
+ * ctl_fleet_json: what --json prints (top: the answer's list of {node, value}). */
+enum { CTL_FLEET = 1, CTL_TOP = 2 };
+int ctl_fleet_cmd(const char *name);
+int ctl_fleet_path(int which, const char *metric, const char *n, char *path, size_t len);
+const char *ctl_fleet_error(void);
+json_t *ctl_fleet_json(int which, json_t *j);
+int ctl_print_fleet(FILE *out, json_t *j);
+int ctl_print_top(FILE *out, json_t *j);
+
 /* "2026-11-23T10:41:07.123Z" (buf >= 32 bytes). */
 void ctl_fmt_iso(int64_t ms, char *buf, size_t len);
 /* "3m12s ago", "2d03h ago", "just now", "-" when ms <= 0. */

@@ -22,7 +22,7 @@
 
 typedef struct {
     long count, base_port, first;
-    const char *prefix, *host, *cookie, *cookie_file, *manifest, *ready;
+    const char *prefix, *host, *cookie, *cookie_file, *manifest, *ready, *agent_md5;
     unsigned long long seed;
 } opts_t;
 
@@ -31,11 +31,13 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: warren-sim emulate --count N --base-port P [--first I] [--prefix sim]\n"
             "                          [--host 127.0.0.1] [--cookie-file F | --cookie C] [--seed S]\n"
-            "                          [--manifest-out FILE] [--ready-file FILE]\n"
+            "                          [--manifest-out FILE] [--ready-file FILE] [--agent-md5 FILE]\n"
             "Runs N emulated BEAM nodes in this process, at the distribution-protocol level: a hidden\n"
             "C node (warren-leaf, erl) connects to them by port and calls rex, and gets the replies\n"
             "an OTP 25 node would give for erlang:memory/0,1, system_info/1, statistics/1, node/0 and\n"
-            "nodes/0,1 (anything else: {badrpc,{'EXIT',{undef,...}}}). They are NOT registered in epmd.\n\n"
+            "nodes/0,1, and, once code:load_binary(warren_agent, ...) was called, for warren_agent's\n"
+            "module_info(md5), collect/1 and procs/2 (anything else: {badrpc,{'EXIT',{undef,...}}}).\n"
+            "They are NOT registered in epmd.\n\n"
             "Options:\n"
             "  -n, --count N          number of nodes (each needs 2 descriptors; 2N+64 must fit\n"
             "                         the open-file limit, else split over several processes)\n"
@@ -50,6 +52,9 @@ static void usage(FILE *out)
             "                         function of (seed, node index, time since start)\n"
             "      --manifest-out F   once all listen, write \"name@host port 127.0.0.1\" per node\n"
             "      --ready-file F     create F once all nodes listen (removed at exit)\n"
+            "      --agent-md5 F      hex md5 of the agent this build ships (default:\n"
+            "                         ../agent/warren_agent.md5 beside this executable); without\n"
+            "                         it the nodes answer warren_agent calls with undef\n"
             "  -h, --help             this help\n\n"
             "Exit: 0 after SIGTERM/SIGINT, 1 if start-up failed, 2 on a bad command line or when\n"
             "the descriptor budget does not fit.\n",
@@ -97,6 +102,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {"host", required_argument, NULL, 'H'},      {"cookie", required_argument, NULL, 'c'},
         {"cookie-file", required_argument, NULL, 'C'}, {"seed", required_argument, NULL, 's'},
         {"manifest-out", required_argument, NULL, 'm'}, {"ready-file", required_argument, NULL, 'r'},
+        {"agent-md5", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -119,6 +125,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case 'C': o->cookie_file = optarg; break;
         case 'm': o->manifest = optarg; break;
         case 'r': o->ready = optarg; break;
+        case 'A': o->agent_md5 = optarg; break;
         case 's':
             errno = 0;
             o->seed = strtoull(optarg, &end, 0);
@@ -253,13 +260,15 @@ static void log_stats(const sim_emu_t *emu, const char *when)
     const sim_emu_stats_t *s = &emu->st;
     WR_INFO("%s: nodes=%d conns=%d accepted=%llu handshake_failed=%llu refused=%llu "
                 "closed=%llu calls=%llu undef=%llu badarg=%llu ticks=%llu ignored=%llu malformed=%llu "
-                "send_failed=%llu", when, emu->count, emu->conns_open,
+                "send_failed=%llu agent_loads=%llu agent_collects=%llu agent_procs=%llu",
+                when, emu->count, emu->conns_open,
                 (unsigned long long)s->accepted, (unsigned long long)s->handshake_failed,
                 (unsigned long long)s->refused_full, (unsigned long long)s->closed,
                 (unsigned long long)s->calls, (unsigned long long)s->undef,
                 (unsigned long long)s->badarg, (unsigned long long)s->ticks,
                 (unsigned long long)s->ignored, (unsigned long long)s->malformed,
-                (unsigned long long)s->send_failed);
+                (unsigned long long)s->send_failed, (unsigned long long)s->agent_loads,
+                (unsigned long long)s->agent_collects, (unsigned long long)s->agent_procs);
 }
 
 static void on_stats(struct ev_loop *loop, ev_timer *w, int revents)
@@ -313,6 +322,9 @@ int sim_emulate_main(int argc, char **argv)
         free(emu.nodes);
         return 1;
     }
+    char agent_err[PATH_MAX + 128];
+    if (sim_emu_agent_init(&emu, o.agent_md5, agent_err, sizeof agent_err) != 0)
+        WR_WARN("cannot emulate the agent (%s): warren_agent calls answer undef", agent_err);
     ev_signal sigs[2];
     ev_signal_init(&sigs[0], on_signal, SIGTERM);
     ev_signal_init(&sigs[1], on_signal, SIGINT);

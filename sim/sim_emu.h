@@ -4,6 +4,7 @@
  * few distribution connections accepted on it (usually one: the leaf). */
 #ifndef SIM_EMU_H
 #define SIM_EMU_H
+#include <stddef.h>
 #include <stdint.h>
 #include <ev.h>
 #ifndef _REENTRANT
@@ -16,6 +17,17 @@
 #define SIM_EMU_IO_TMO_S 10          /* ...or this long in the middle of a message / a send */
 
 typedef struct sim_emu sim_emu_t;
+
+/* A decoded rex call: atoms M and F, the argument list as raw external-format bytes. */
+typedef struct {
+    char m[MAXATOMLEN_UTF8];
+    char f[MAXATOMLEN_UTF8];
+    const char *buf;      /* the message */
+    int args_at, args_end;
+    int arity;
+    int args_is_string;   /* a list of small integers arrives as STRING_EXT */
+    int arg0_at;          /* the first argument, when arity >= 1 and not a string */
+} sim_emu_call_t;
 typedef struct sim_emu_node sim_emu_node_t;
 
 typedef struct {
@@ -36,6 +48,8 @@ struct sim_emu_node {
     int64_t last_reductions;         /* "since last call" bases of statistics/1 */
     int64_t last_wall_ms;
     int64_t last_runtime_ms;
+    int agent_loaded;                /* warren_agent "loaded" by code:load_binary/3; an emulated
+                                        node never restarts, so it stays loaded until exit */
     ei_cnode ec;
 };
 
@@ -52,6 +66,9 @@ typedef struct {
     uint64_t ignored;                /* well-formed messages we do not serve (links, other names) */
     uint64_t malformed;              /* rex messages whose shape we could not decode */
     uint64_t send_failed;
+    uint64_t agent_loads;            /* code:load_binary(warren_agent, ...) accepted */
+    uint64_t agent_collects;         /* warren_agent:collect/1 answered */
+    uint64_t agent_procs;            /* warren_agent:procs/2 answered */
 } sim_emu_stats_t;
 
 struct sim_emu {
@@ -63,6 +80,8 @@ struct sim_emu {
     int conns_open;
     ei_x_buff rx;                    /* reused for every received message */
     ei_x_buff tx;                    /* reused for every reply */
+    int have_agent;                  /* agent_md5 known: the agent can be emulated */
+    unsigned char agent_md5[16];     /* beam_lib:md5 of this build's warren_agent */
     sim_emu_stats_t st;
 };
 
@@ -84,5 +103,18 @@ void sim_emu_node_close(sim_emu_node_t *n);
  * {Pid, {call, M, F, A, GL}}); counts and ignores everything else. Returns 0, or
  * WR_ECLOSED when the reply could not be sent (the caller closes the connection). */
 int sim_emu_calls_handle(sim_emu_t *emu, sim_emu_node_t *n, int fd, const erlang_msg *msg);
+
+/* sim_emu_agent.c ------------------------------------------------------------------------- */
+
+/* Reads the agent's md5 (32 hex digits, build/agent/warren_agent.md5) from path, or when
+ * path is NULL from ../agent/warren_agent.md5 beside this executable. Sets emu->have_agent;
+ * on failure returns a negative WR_E... code with the reason in err (the emulator then
+ * answers warren_agent calls with undef, like a node that never loaded it). */
+int sim_emu_agent_init(sim_emu_t *emu, const char *path, char *err, size_t errlen);
+
+/* Answers c (module warren_agent or code) of node n into x: module_info(md5) (undef until
+ * loaded), code:load_binary(warren_agent, File, Bin), collect(Opts), procs(By, N). Returns 0
+ * when x holds the reply, 1 for undef, -1 for badarg (x untouched in both cases). */
+int sim_emu_agent_call(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_call_t *c, ei_x_buff *x);
 
 #endif

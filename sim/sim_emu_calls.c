@@ -1,6 +1,7 @@
 /* sim_emu_calls: what an emulated node answers. Decodes the rex call envelope, dispatches
  * the few BIFs a leaf uses (erlang:memory/0,1, system_info/1, statistics/1, node/0,
- * nodes/0,1) and encodes replies shaped exactly like an OTP 25 node's; any other function is
+ * nodes/0,1) and encodes replies shaped exactly like an OTP 25 node's; warren_agent's calls
+ * and code:load_binary/3 go to sim_emu_agent.c; any other function is
  * undef, a bad argument to a served BIF is badarg, both in the shape rex gives. Numbers come
  * from sim_emu_values.c. One reused buffer per direction; nothing allocated per message. */
 #include <string.h>
@@ -12,16 +13,7 @@
 #define OTP_RELEASE "25"
 #define ERTS_VERSION "13.1.5"
 
-/* A decoded call: atoms M and F, the argument list as raw external-format bytes. */
-typedef struct {
-    char m[MAXATOMLEN_UTF8];
-    char f[MAXATOMLEN_UTF8];
-    const char *buf;      /* the message */
-    int args_at, args_end;
-    int arity;
-    int args_is_string;   /* a list of small integers arrives as STRING_EXT */
-    int arg0_at;          /* the first argument, when arity >= 1 and not a string */
-} call_t;
+typedef sim_emu_call_t call_t;    /* see sim_emu.h */
 
 static const char *const MEM_KEYS[] = {"total", "processes", "processes_used", "system", "atom",
                                        "atom_used", "binary", "code", "ets"};
@@ -134,11 +126,16 @@ static int reply_system_info(ei_x_buff *x, const call_t *c, const sim_emu_node_t
         return -1;
     static const struct { const char *key; int64_t value; } fixed[] = {
         {"process_limit", 262144}, {"port_limit", 65536}, {"atom_limit", 1048576},
-        {"ets_limit", 8192}, {"schedulers", 2}, {"schedulers_online", 2},
-        {"logical_processors", 2}, {"logical_processors_available", 2},
-        {"logical_processors_online", 2}, {"wordsize", 8}, {"thread_pool_size", 1},
-        {"dirty_cpu_schedulers", 2}, {"dirty_io_schedulers", 10},
+        {"ets_limit", 8192}, {"wordsize", 8}, {"thread_pool_size", 1}, {"dirty_io_schedulers", 10},
     };
+    static const char *const per_node[] = {"schedulers", "schedulers_online", "logical_processors",
+        "logical_processors_available", "logical_processors_online", "dirty_cpu_schedulers",
+        "dirty_cpu_schedulers_online"};
+    for (size_t k = 0; k < sizeof per_node / sizeof per_node[0]; k++)
+        if (!strcmp(a, per_node[k])) {
+            ei_x_encode_longlong(x, s->schedulers);  /* 4 or 8, fixed per node */
+            return 0;
+        }
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
         if (!strcmp(a, fixed[k].key)) {
             ei_x_encode_longlong(x, fixed[k].value);
@@ -176,11 +173,14 @@ static int reply_statistics(ei_x_buff *x, const call_t *c, sim_emu_node_t *n, co
         !strcmp(a, "total_run_queue_lengths_all")) {
         ei_x_encode_longlong(x, s->run_queue);
     } else if (!strcmp(a, "run_queue_lengths") || !strcmp(a, "run_queue_lengths_all")) {
-        /* two normal schedulers plus the dirty CPU run queue */
-        ei_x_encode_list_header(x, 3);
-        ei_x_encode_longlong(x, (s->run_queue + 1) / 2);
-        ei_x_encode_longlong(x, s->run_queue / 2);
+        /* the normal schedulers plus the dirty CPU run queue (and the dirty I/O one for _all) */
+        int all = !strcmp(a, "run_queue_lengths_all");
+        ei_x_encode_list_header(x, s->schedulers + 1 + all);
+        for (int k = 0; k < s->schedulers; k++)
+            ei_x_encode_longlong(x, s->sched_run_queue[k]);
         ei_x_encode_longlong(x, 0);
+        if (all)
+            ei_x_encode_longlong(x, 0);
         ei_x_encode_empty_list(x);
     } else if (!strcmp(a, "reductions") || !strcmp(a, "exact_reductions")) {
         int64_t since = s->reductions - n->last_reductions;
@@ -216,7 +216,9 @@ static void dispatch(sim_emu_t *emu, sim_emu_node_t *n, const call_t *c, ei_x_bu
 {
     sim_emu_sample_t s;
     int r = 1;                                       /* 1 = undef, -1 = badarg, 0 = done */
-    if (!strcmp(c->m, "erlang")) {
+    if (!strcmp(c->m, "warren_agent") || !strcmp(c->m, "code")) {
+        r = sim_emu_agent_call(emu, n, c, x);        /* sim_emu_agent.c */
+    } else if (!strcmp(c->m, "erlang")) {
         const char *f = c->f;
         int needs_values = !strcmp(f, "memory") || !strcmp(f, "system_info") || !strcmp(f, "statistics");
         if (needs_values)

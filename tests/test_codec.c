@@ -101,12 +101,13 @@ static void test_roundtrip_hello_heartbeat_ack(void **state)
     e = env_of(WR_MSG_ACK);
     e.epoch = UINT64_MAX;
     e.seq = UINT64_MAX - 1;
-    wr_ack_t a = { UINT64_MAX }, ag;
+    wr_ack_t a = { UINT64_MAX, 7 }, ag;
     assert_int_equal(wr_encode_ack(enc, &e, &a), 0);
     assert_int_equal(wr_decoder_decode(dec, data, wr_encoder_size(enc), &got, why, WHY), 0);
     check_env(&got, &e);
     assert_int_equal(wr_decode_ack(dec, &ag, why, WHY), 0);
     assert_true(ag.seq == UINT64_MAX);
+    assert_true(ag.epoch == 7);
     wr_encoder_destroy(&enc);
     wr_decoder_destroy(&dec);
     assert_null(enc);
@@ -364,7 +365,7 @@ static void test_encode_rejects(void **state)
     assert_int_equal(wr_encode_hello(enc, &e, &h), WR_EINVAL);
 
     wr_node_entry_t n = { "a@h", 1, 0, "leaf-1" };
-    wr_rollup_entry_t ro = { "memory.total", { 1, 1, 1, 1 } };
+    wr_rollup_entry_t ro = { "memory.total", { 1, 1, 1, 1 }, NULL, NULL };
     wr_tier_entry_t t[2] = { { "r", "relay", -1, 1, 1, 1, 1 }, { "l", "leaf", 0, 1, 1, 1, 1 } };
     wr_state_msg_t s = { 1000, 1, 1, &n, 1, &ro, 2, t };
     e = env_of(WR_MSG_SNAPSHOT);

@@ -1,6 +1,7 @@
 /* test_leaf_parse: the leaf's decoding of rex replies (leaf/leaf_parse.c, included directly:
  * the parser is pure). Terms are built with ei_x_encode_* in the shapes an OTP 25 node sends,
- * plus badrpc, wrong types, 64-bit and larger integers, truncated and hostile buffers. */
+ * plus badrpc, wrong types, 64-bit and larger integers, truncated and hostile buffers, and
+ * the agent's collect reply (well-formed, malformed, huge, mutated). */
 #include "../leaf/leaf_parse.c"
 
 #include <setjmp.h>
@@ -375,6 +376,240 @@ static void test_mutations(void **state)
     ei_x_free(&x);
 }
 
+/* ---- warren_agent:collect/1 replies ---------------------------------------------------- */
+
+static int parse_collect(ei_x_buff *x, leaf_collect_t *out, leaf_metric_value_t *vals, size_t cap,
+                         char *why, size_t whylen)
+{
+    memset(out, 0, sizeof *out);
+    out->v = vals;
+    out->cap = cap;
+    erlang_ref ref;
+    int ri = 0;
+    char *buf = malloc((size_t)x->index);   /* exact size: ASan sees reads past the end */
+    memcpy(buf, x->buff, (size_t)x->index);
+    int rc = leaf_parse_envelope(buf, x->index, &ref, &ri, why, whylen);
+    if (rc == 0)
+        rc = leaf_parse_collect(buf, ri, out, why, whylen);
+    free(buf);
+    return rc;
+}
+
+static void bin_pair(ei_x_buff *x, const char *name)
+{
+    ei_x_encode_tuple_header(x, 2);
+    ei_x_encode_binary(x, name, (long)strlen(name));
+}
+
+static void collect_head(ei_x_buff *x, const char *tag, long version, int n_metrics)
+{
+    begin(x, 41);
+    ei_x_encode_tuple_header(x, 4);
+    ei_x_encode_atom(x, tag);
+    ei_x_encode_long(x, version);
+    if (n_metrics > 0)
+        ei_x_encode_list_header(x, n_metrics);
+}
+
+static double value_of(const leaf_collect_t *c, const char *name)
+{
+    int m = wr_metric_find(name);
+    for (size_t k = 0; k < c->n; k++)
+        if (c->v[k].metric == m)
+            return c->v[k].value;
+    return -1;
+}
+
+/* The well-formed reply of the tests below, with every kind of skippable element. */
+static void good_collect(ei_x_buff *x)
+{
+    collect_head(x, "warren_agent", 1, 10);
+    bin_pair(x, "process.count");       ei_x_encode_long(x, 42);
+    bin_pair(x, "memory.total");        ei_x_encode_longlong(x, 1LL << 40);
+    bin_pair(x, "scheduler.utilization"); ei_x_encode_double(x, 12.5);
+    bin_pair(x, "scheduler.64.run_queue"); ei_x_encode_long(x, 3);
+    bin_pair(x, "no.such.metric");      ei_x_encode_long(x, 1);      /* unknown */
+    bin_pair(x, "Bad Name");            ei_x_encode_long(x, 1);      /* bad: invalid name */
+    ei_x_encode_tuple_header(x, 2);                                    /* bad: atom name */
+    ei_x_encode_atom(x, "atom_count");  ei_x_encode_long(x, 1);
+    bin_pair(x, "atom.count");          ei_x_encode_atom(x, "foo");  /* bad: value */
+    ei_x_encode_atom(x, "not_a_tuple");                                /* bad */
+    bin_pair(x, "process.count");       ei_x_encode_long(x, 43);     /* bad: duplicate */
+    ei_x_encode_empty_list(x);
+    ei_x_encode_list_header(x, 2);                                     /* Info */
+    ei_x_encode_tuple_header(x, 2);
+    ei_x_encode_atom(x, "max_message_queue");
+    ei_x_encode_tuple_header(x, 3);
+    ei_x_encode_binary(x, "<0.88.0>", 8);
+    ei_x_encode_binary(x, "wa_flood", 8);
+    ei_x_encode_long(x, 20000);
+    ei_x_encode_tuple_header(x, 2);
+    ei_x_encode_atom(x, "future_key");
+    ei_x_encode_atom(x, "ignored");
+    ei_x_encode_empty_list(x);
+}
+
+static void test_collect_good(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    good_collect(&x);
+    leaf_metric_value_t vals[16];
+    leaf_collect_t c;
+    char why[256] = "";
+    assert_int_equal(parse_collect(&x, &c, vals, 16, why, sizeof why), 0);
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.unknown, 1);
+    assert_int_equal(c.bad, 5);
+    assert_true(value_of(&c, "process.count") == 42.0);
+    assert_true(value_of(&c, "memory.total") == (double)(1LL << 40));
+    assert_true(value_of(&c, "scheduler.utilization") == 12.5);
+    assert_true(value_of(&c, "scheduler.64.run_queue") == 3.0);
+    assert_int_equal(c.has_maxq, 1);
+    assert_string_equal(c.maxq_pid, "<0.88.0>");
+    assert_string_equal(c.maxq_name, "wa_flood");
+    assert_true(c.maxq_len == 20000.0);
+
+    /* room for 2 values only: the rest is counted, not written */
+    assert_int_equal(parse_collect(&x, &c, vals, 2, why, sizeof why), 0);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.bad, 7);
+    ei_x_free(&x);
+
+    /* empty lists, and an Info that is not a list, are fine */
+    collect_head(&x, "warren_agent", 1, 0);
+    ei_x_encode_empty_list(&x);
+    ei_x_encode_atom(&x, "whatever");
+    assert_int_equal(parse_collect(&x, &c, vals, 16, why, sizeof why), 0);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(c.has_maxq, 0);
+    ei_x_free(&x);
+}
+
+static void expect_collect_error(ei_x_buff *x, int rc_want, const char *why_part)
+{
+    leaf_metric_value_t vals[16];
+    leaf_collect_t c;
+    char why[256] = "";
+    int rc = parse_collect(x, &c, vals, 16, why, sizeof why);
+    assert_int_equal(rc, rc_want);
+    assert_int_equal(c.n, 0);
+    if (!strstr(why, why_part))
+        fail_msg("why '%s' lacks '%s'", why, why_part);
+    ei_x_free(x);
+}
+
+static void test_collect_malformed(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    collect_head(&x, "warren_agent", 2, 0);               /* unknown version */
+    ei_x_encode_empty_list(&x);
+    ei_x_encode_empty_list(&x);
+    expect_collect_error(&x, WR_EPROTO, "version");
+
+    collect_head(&x, "other_agent", 1, 0);                /* wrong tag */
+    ei_x_encode_empty_list(&x);
+    ei_x_encode_empty_list(&x);
+    expect_collect_error(&x, WR_EPROTO, "expected {warren_agent");
+
+    begin(&x, 41);                                        /* 3-tuple */
+    ei_x_encode_tuple_header(&x, 3);
+    ei_x_encode_atom(&x, "warren_agent");
+    ei_x_encode_long(&x, 1);
+    ei_x_encode_empty_list(&x);
+    expect_collect_error(&x, WR_EPROTO, "expected {warren_agent");
+
+    begin(&x, 41);                                        /* a bare atom */
+    ei_x_encode_atom(&x, "ok");
+    expect_collect_error(&x, WR_EPROTO, "expected {warren_agent");
+
+    begin(&x, 41);                                        /* badrpc (agent purged) */
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "badrpc");
+    ei_x_encode_atom(&x, "undef");
+    expect_collect_error(&x, WR_EPROTO, "badrpc: undef");
+
+    collect_head(&x, "warren_agent", 1, 0);               /* Metrics a map */
+    ei_x_encode_map_header(&x, 0);
+    ei_x_encode_empty_list(&x);
+    expect_collect_error(&x, WR_EPROTO, "Metrics is a map");
+
+    collect_head(&x, "warren_agent", 1, 1);               /* improper Metrics */
+    bin_pair(&x, "process.count");
+    ei_x_encode_long(&x, 1);
+    ei_x_encode_atom(&x, "tail");
+    ei_x_encode_empty_list(&x);
+    expect_collect_error(&x, WR_EPROTO, "improper");
+
+    collect_head(&x, "warren_agent", 1, LEAF_COLLECT_MAX_ITEMS + 1);   /* huge list */
+    for (int k = 0; k <= LEAF_COLLECT_MAX_ITEMS; k++) {
+        bin_pair(&x, "process.count");
+        ei_x_encode_long(&x, k);
+    }
+    ei_x_encode_empty_list(&x);
+    ei_x_encode_empty_list(&x);
+    expect_collect_error(&x, WR_ETOOBIG, "4097 elements");
+
+    /* a value over 64 bits and a name longer than any metric: counted, skipped */
+    collect_head(&x, "warren_agent", 1, 3);
+    bin_pair(&x, "memory.total");
+    static const char big[] = {ERL_SMALL_BIG_EXT, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    ei_x_append_buf(&x, big, sizeof big);
+    char longname[200];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    bin_pair(&x, longname);
+    ei_x_encode_long(&x, 1);
+    bin_pair(&x, "uptime");
+    ei_x_encode_long(&x, 5);
+    ei_x_encode_empty_list(&x);
+    ei_x_encode_empty_list(&x);
+    leaf_metric_value_t vals[4];
+    leaf_collect_t c;
+    char why[256];
+    assert_int_equal(parse_collect(&x, &c, vals, 4, why, sizeof why), 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.bad, 2);
+    assert_true(value_of(&c, "uptime") == 5.0);
+    ei_x_free(&x);
+}
+
+static void test_collect_mutations(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    good_collect(&x);
+    unsigned seed = 777;
+    int ok = 0, failed = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        char *buf = malloc((size_t)x.index);
+        memcpy(buf, x.buff, (size_t)x.index);
+        int flips = 1 + (int)(rand_r(&seed) % 3);
+        for (int f = 0; f < flips; f++)
+            buf[1 + rand_r(&seed) % (unsigned)(x.index - 1)] = (char)rand_r(&seed);
+        erlang_ref ref;
+        int ri = 0;
+        char why[256];
+        leaf_metric_value_t vals[8];
+        leaf_collect_t c = {.v = vals, .cap = 8};
+        int rc = leaf_parse_envelope(buf, x.index, &ref, &ri, why, sizeof why);
+        if (rc == 0)
+            rc = leaf_parse_collect(buf, ri, &c, why, sizeof why);
+        assert_true(rc == 0 || rc == WR_EPROTO || rc == WR_ETOOBIG);
+        assert_true(c.n <= 8);
+        for (size_t k = 0; rc == 0 && k < c.n; k++)
+            assert_true(c.v[k].metric >= 0 && (size_t)c.v[k].metric < wr_metric_count);
+        if (rc == 0)
+            ok++;
+        else
+            failed++;
+        free(buf);
+    }
+    assert_true(ok > 0 && failed > 0);
+    ei_x_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +621,9 @@ int main(void)
         cmocka_unit_test(test_envelope_errors),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_collect_good),
+        cmocka_unit_test(test_collect_malformed),
+        cmocka_unit_test(test_collect_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

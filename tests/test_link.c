@@ -276,7 +276,7 @@ static wr_client_t *mk_client(fixture_t *f, const char *const *eps, size_t n, wr
 static const void *ack_frame(fixture_t *f, wr_origin_t *o, uint64_t seq, size_t *len)
 {
     wr_envelope_t env;
-    wr_ack_t ack = {seq};
+    wr_ack_t ack = {seq, 0};
     wr_envelope_next(o, WR_MSG_ACK, &env);
     assert_int_equal(wr_encode_ack(f->enc, &env, &ack), 0);
     *len = wr_encoder_size(f->enc);

@@ -3,8 +3,9 @@
 %%   collect(Opts)  -> {warren_agent, 1, Metrics, Info}    every metric of the node, one call
 %%   procs(By, N)   -> [{Pid, Name, InitialCall, Current, Value}]   the live top-N processes
 %% Every string in a reply is a binary, every value a number, so the C side stays simple.
-%% The agent must cost the node little: no process of its own at this stage, one pass over
-%% the processes per call, nothing kept between calls.
+%% The agent must cost the node little: one pass over the processes per call; the only state
+%% is the previous scheduler_wall_time sample, kept in a public ETS table owned by one parked
+%% process (warren_agent_swt, see utilization_family/0).
 -module(warren_agent).
 -export([collect/1, procs/2]).
 
@@ -12,17 +13,380 @@
 
 %% ---- collect ---------------------------------------------------------------------------
 
-%% Metrics: [{Name :: binary(), Value :: number()}], names from core/wr_metric.c.
-%% Info: [{Key :: atom(), Term}] for what is not a number (the leaf ignores unknown keys).
-collect(_Opts) ->
-    Metrics = [{<<"process.count">>, erlang:system_info(process_count)}],
-    {warren_agent, 1, Metrics, []}.
+%% Metrics: [{Name :: binary(), Value :: number()}], names from core/wr_metric.c (docs/METRICS.md).
+%% Info: [{Key :: atom(), Term}] for what is not a number (the leaf ignores unknown keys):
+%%   {max_message_queue, {PidBin, NameBin, Len}}   the process with the longest queue
+%% Every family is computed inside its own catch, so one failing BIF (or a missing
+%% application) drops that family only. Opts is a list, reserved (the leaf passes []).
+collect(Opts) when is_list(Opts) ->
+    {ProcMetrics, MaxQ} = safe(fun processes_family/0, {[], {<<>>, <<>>, 0}}),
+    Metrics = lists:append([safe(fun memory_family/0, []),
+                            safe(fun areas_family/0, []),
+                            safe(fun allocator_family/0, []),
+                            safe(fun limits_family/0, []),
+                            safe(fun runtime_family/0, []),
+                            safe(fun utilization_family/0, []),
+                            safe(fun io_family/0, []),
+                            safe(fun dist_family/0, []),
+                            ProcMetrics,
+                            safe(fun shell_family/0, []),
+                            safe(fun applications_family/0, []),
+                            safe(fun os_family/0, []),
+                            safe(fun logger_family/0, [])]),
+    {warren_agent, 1, Metrics, [{max_message_queue, MaxQ}]}.
+
+safe(F, Default) ->
+    try F() catch _:_ -> Default end.
+
+m(Name, V) -> {Name, V}.
+
+%% erlang:memory/0: every key it gives, as memory.<key>.
+memory_family() ->
+    [m(<<"memory.", (atom_to_binary(K, utf8))/binary>>, V)
+     || {K, V} <- erlang:memory(), is_integer(V)].
+
+%% erlang:system_info(allocated_areas): memory.area.<name> (allocated bytes).
+areas_family() ->
+    lists:filtermap(fun(T) when is_tuple(T), tuple_size(T) >= 2 ->
+                            K = element(1, T), V = element(2, T),
+                            case is_atom(K) andalso is_integer(V) of
+                                true -> {true, m(<<"memory.area.", (atom_to_binary(K, utf8))/binary>>, V)};
+                                false -> false
+                            end;
+                       (_) -> false
+                    end, erlang:system_info(allocated_areas)).
+
+%% erlang:system_info({allocator_sizes, A}) for every alloc_util allocator: carriers (memory
+%% the allocator holds from the OS) and blocks (memory handed out), summed over instances.
+allocator_family() ->
+    Allocs = erlang:system_info(alloc_util_allocators),
+    Sizes = [{A, alloc_sizes(erlang:system_info({allocator_sizes, A}))} || A <- Allocs],
+    {TC, TB} = lists:foldl(fun({_, {C, B}}, {C0, B0}) -> {C0 + C, B0 + B} end, {0, 0}, Sizes),
+    lists:append([[m(<<"allocator.", (atom_to_binary(A, utf8))/binary, ".carriers">>, C),
+                   m(<<"allocator.", (atom_to_binary(A, utf8))/binary, ".blocks">>, B)]
+                  || {A, {C, B}} <- Sizes])
+        ++ [m(<<"allocator.total.carriers">>, TC), m(<<"allocator.total.blocks">>, TB)].
+
+alloc_sizes(false) -> {0, 0};
+alloc_sizes(Instances) when is_list(Instances) ->
+    lists:foldl(fun({instance, _, Kinds}, Acc) when is_list(Kinds) ->
+                        lists:foldl(fun alloc_kind/2, Acc, Kinds);
+                   (_, Acc) -> Acc
+                end, {0, 0}, Instances);
+alloc_sizes(_) -> {0, 0}.
+
+alloc_kind({_Kind, Props}, {C, B}) when is_list(Props) ->
+    C1 = case lists:keyfind(carriers_size, 1, Props) of
+             T when is_tuple(T), tuple_size(T) >= 2, is_integer(element(2, T)) -> element(2, T);
+             _ -> 0
+         end,
+    B1 = case lists:keyfind(blocks, 1, Props) of
+             {blocks, Types} when is_list(Types) ->
+                 lists:sum([Cur || {_, L} <- Types, is_list(L), {size, Cur, _, _} <- L, is_integer(Cur)]);
+             _ -> 0
+         end,
+    {C + C1, B + B1};
+alloc_kind(_, Acc) -> Acc.
+
+%% System limits and counts.
+limits_family() ->
+    SI = fun erlang:system_info/1,
+    Loaded = erlang:loaded(),
+    Old = length([M || M <- Loaded, erlang:check_old_code(M)]),
+    Otp = try list_to_integer(SI(otp_release)) catch _:_ -> 0 end,
+    [m(<<"process.count">>, SI(process_count)), m(<<"process.limit">>, SI(process_limit)),
+     m(<<"port.count">>, SI(port_count)), m(<<"port.limit">>, SI(port_limit)),
+     m(<<"atom.count">>, SI(atom_count)), m(<<"atom.limit">>, SI(atom_limit)),
+     m(<<"ets.count">>, SI(ets_count)), m(<<"ets.limit">>, SI(ets_limit)),
+     m(<<"module.loaded">>, length(Loaded)), m(<<"module.old_code">>, Old),
+     m(<<"process.registered">>, length(erlang:registered())),
+     m(<<"system.schedulers">>, SI(schedulers)),
+     m(<<"system.schedulers_online">>, SI(schedulers_online)),
+     m(<<"system.dirty_cpu_schedulers">>, SI(dirty_cpu_schedulers)),
+     m(<<"system.dirty_io_schedulers">>, SI(dirty_io_schedulers)),
+     m(<<"system.logical_processors">>, int_or_zero(SI(logical_processors_available))),
+     m(<<"system.thread_pool_size">>, SI(thread_pool_size)),
+     m(<<"system.otp_release">>, Otp),
+     m(<<"system.wordsize">>, SI(wordsize))].
+
+int_or_zero(N) when is_integer(N) -> N;
+int_or_zero(_) -> 0.
+
+%% Runtime: run queues (total, per normal scheduler, dirty), reductions, context switches,
+%% garbage collections, CPU time, uptime.
+runtime_family() ->
+    S = erlang:system_info(schedulers),
+    DC = erlang:system_info(dirty_cpu_schedulers),
+    RQ = erlang:statistics(run_queue_lengths_all),       % normal..., dirty cpu, dirty io
+    {Normal, Dirty} = lists:split(min(S, length(RQ)), RQ),
+    {DirtyCpu, DirtyIo} = case {DC > 0, Dirty} of
+                              {true, [C | R]} -> {C, lists:sum(R)};
+                              {false, _} -> {0, lists:sum(Dirty)};
+                              _ -> {0, 0}
+                          end,
+    {Reds, _} = erlang:statistics(reductions),
+    {Ctx, 0} = erlang:statistics(context_switches),
+    {GCs, Words, 0} = erlang:statistics(garbage_collection),
+    {Cpu, _} = erlang:statistics(runtime),
+    {Wall, _} = erlang:statistics(wall_clock),
+    per_scheduler(<<"run_queue">>, Normal)
+        ++ [m(<<"run_queue">>, lists:sum(Normal)),
+            m(<<"run_queue.dirty_cpu">>, DirtyCpu), m(<<"run_queue.dirty_io">>, DirtyIo),
+            m(<<"active_tasks">>, erlang:statistics(total_active_tasks)),
+            m(<<"reductions">>, Reds), m(<<"context_switches">>, Ctx),
+            m(<<"gc.count">>, GCs), m(<<"gc.words_reclaimed">>, Words),
+            m(<<"runtime.cpu">>, Cpu), m(<<"uptime">>, Wall)].
+
+%% scheduler.N.<what> for N = 1..64 (the catalogue's per-scheduler range).
+per_scheduler(What, Values) ->
+    {L, _} = lists:foldl(fun(V, {Acc, N}) when N =< 64 ->
+                                 {[m(<<"scheduler.", (integer_to_binary(N))/binary, ".", What/binary>>, V) | Acc], N + 1};
+                            (_, {Acc, N}) -> {Acc, N + 1}
+                         end, {[], 1}, Values),
+    lists:reverse(L).
+
+%% Scheduler utilisation from scheduler_wall_time: delta active / delta total between two
+%% calls, in percent. The flag is only on while the process that set it lives, and rex runs
+%% each call in a short-lived process, so one parked process (registered warren_agent_swt,
+%% hibernated in timer:sleep/1, so it holds no reference to this module's code) sets it and
+%% owns the public table warren_agent that keeps the previous sample. The first call after
+%% it started reports no utilisation.
+utilization_family() ->
+    ensure_holder(),
+    Now = erlang:statistics(scheduler_wall_time_all),
+    Prev = case ets:lookup(warren_agent, swt) of
+               [{swt, P}] -> P;
+               [] -> undefined
+           end,
+    ets:insert(warren_agent, {swt, Now}),
+    case {Prev, Now} of
+        {P0, N0} when is_list(P0), is_list(N0) -> utilization(lists:sort(P0), lists:sort(N0));
+        _ -> []
+    end.
+
+ensure_holder() ->
+    case whereis(warren_agent_swt) of
+        undefined ->
+            Self = self(),
+            {Pid, Ref} = spawn_monitor(fun() -> holder_init(Self) end),
+            receive
+                {Pid, ready} -> erlang:demonitor(Ref, [flush]), ok;
+                {'DOWN', Ref, process, Pid, _} -> ok      % lost a race with another call
+            after 1000 -> erlang:demonitor(Ref, [flush]), ok
+            end;
+        _ -> ok
+    end.
+
+holder_init(Parent) ->
+    try register(warren_agent_swt, self()) of
+        true ->
+            erlang:system_flag(scheduler_wall_time, true),
+            ets:new(warren_agent, [named_table, public, set]),
+            Parent ! {self(), ready},
+            erlang:hibernate(timer, sleep, [infinity])
+    catch _:_ -> exit(normal)
+    end.
+
+utilization(Prev, Now) ->
+    S = erlang:system_info(schedulers),
+    DC = erlang:system_info(dirty_cpu_schedulers),
+    Deltas = [{Id, A1 - A0, T1 - T0} || {{Id, A0, T0}, {Id, A1, T1}} <- lists:zip(Prev, Now)],
+    Pct = fun(A, T) when T > 0 -> 100.0 * A / T; (_, _) -> 0.0 end,
+    Sum = fun(L) -> {lists:sum([A || {_, A, _} <- L]), lists:sum([T || {_, _, T} <- L])} end,
+    Normal = [D || {Id, _, _} = D <- Deltas, Id =< S],
+    DirtyCpu = [D || {Id, _, _} = D <- Deltas, Id > S, Id =< S + DC],
+    DirtyIo = [D || {Id, _, _} = D <- Deltas, Id > S + DC],
+    {NA, NT} = Sum(Normal), {CA, CT} = Sum(DirtyCpu), {IA, IT} = Sum(DirtyIo),
+    per_scheduler(<<"utilization">>, [Pct(A, T) || {_, A, T} <- Normal])
+        ++ [m(<<"scheduler.utilization">>, Pct(NA, NT)),
+            m(<<"scheduler.dirty_cpu.utilization">>, Pct(CA, CT)),
+            m(<<"scheduler.dirty_io.utilization">>, Pct(IA, IT))].
+
+%% I/O: bytes through ports, ports by kind (erlang:port_info(P, name)), socket NIF sockets.
+io_family() ->
+    {{input, In}, {output, Out}} = erlang:statistics(io),
+    {Tcp, Udp, Sctp, File, Other} =
+        lists:foldl(fun(P, {T, U, S, F, O}) ->
+                            case erlang:port_info(P, name) of
+                                {name, "tcp_inet"} -> {T + 1, U, S, F, O};
+                                {name, "udp_inet"} -> {T, U + 1, S, F, O};
+                                {name, "sctp_inet"} -> {T, U, S + 1, F, O};
+                                {name, "efile"} -> {T, U, S, F + 1, O};
+                                {name, _} -> {T, U, S, F, O + 1};
+                                undefined -> {T, U, S, F, O}
+                            end
+                    end, {0, 0, 0, 0, 0}, erlang:ports()),
+    Sockets = try socket:number_of() catch _:_ -> 0 end,
+    [m(<<"io.input">>, In), m(<<"io.output">>, Out),
+     m(<<"port.tcp">>, Tcp), m(<<"port.udp">>, Udp), m(<<"port.sctp">>, Sctp),
+     m(<<"port.file">>, File), m(<<"port.other">>, Other), m(<<"socket.count">>, Sockets)].
+
+%% Distribution: peers, output queue bytes of the distribution controllers (ports: queue_size;
+%% processes, e.g. TLS: not counted), busy ports (queue >= dist_buf_busy_limit), bytes.
+dist_family() ->
+    Limit = erlang:system_info(dist_buf_busy_limit),
+    Ctrls = [C || {_, C} <- erlang:system_info(dist_ctrl), is_port(C)],
+    {Sum, Max, Busy, In, Out} =
+        lists:foldl(fun(P, {S, M, B, I, O} = Acc) ->
+                            case {erlang:port_info(P, queue_size), erlang:port_info(P, input),
+                                  erlang:port_info(P, output)} of
+                                {{queue_size, Q}, {input, PI}, {output, PO}} ->
+                                    {S + Q, max(M, Q), B + (if Q >= Limit -> 1; true -> 0 end),
+                                     I + PI, O + PO};
+                                _ -> Acc
+                            end
+                    end, {0, 0, 0, 0, 0}, Ctrls),
+    [m(<<"dist.peers">>, length(erlang:nodes(connected))),
+     m(<<"dist.visible">>, length(erlang:nodes(visible))),
+     m(<<"dist.hidden">>, length(erlang:nodes(hidden))),
+     m(<<"dist.queue_bytes">>, Sum), m(<<"dist.queue_bytes_max">>, Max),
+     m(<<"dist.busy_ports">>, Busy), m(<<"dist.busy_limit">>, Limit),
+     m(<<"dist.input">>, In), m(<<"dist.output">>, Out)].
+
+%% Processes: one pass over erlang:processes() with process_info(P, [message_queue_len,
+%% status]). Both are read without signalling the process; adding an item such as memory or
+%% total_heap_size makes each process_info/2 a signal round trip to the process and the pass
+%% about 10 times slower (measured: 20 ms -> 206 ms for 100,000 processes), so per-process
+%% memory is left to the procs view.
+processes_family() ->
+    Init = {0, 0, none, 0, 0, 0, 0, 0, 0, 0, 0},
+    {QSum, QMax, QPid, NonEmpty, Running, Runnable, Waiting, Gc, Susp, Exiting, _} =
+        lists:foldl(fun proc_acc/2, Init, erlang:processes()),
+    MaxQ = case QPid of
+               none -> {<<>>, <<>>, 0};
+               _ -> {list_to_binary(pid_to_list(QPid)), reg_name(QPid), QMax}
+           end,
+    {[m(<<"process.message_queue.sum">>, QSum), m(<<"process.message_queue.max">>, QMax),
+      m(<<"process.message_queue.nonempty">>, NonEmpty),
+      m(<<"process.status.running">>, Running), m(<<"process.status.runnable">>, Runnable),
+      m(<<"process.status.waiting">>, Waiting),
+      m(<<"process.status.garbage_collecting">>, Gc),
+      m(<<"process.status.suspended">>, Susp), m(<<"process.status.exiting">>, Exiting)],
+     MaxQ}.
+
+proc_acc(P, {QS, QM, QP, NE, Ru, Rn, Wa, Gc, Su, Ex, Z} = Acc) ->
+    case erlang:process_info(P, [message_queue_len, status]) of
+        [{message_queue_len, Q}, {status, St}] ->
+            {QM1, QP1} = if Q > QM -> {Q, P}; true -> {QM, QP} end,
+            NE1 = if Q > 0 -> NE + 1; true -> NE end,
+            case St of
+                running -> {QS + Q, QM1, QP1, NE1, Ru + 1, Rn, Wa, Gc, Su, Ex, Z};
+                runnable -> {QS + Q, QM1, QP1, NE1, Ru, Rn + 1, Wa, Gc, Su, Ex, Z};
+                waiting -> {QS + Q, QM1, QP1, NE1, Ru, Rn, Wa + 1, Gc, Su, Ex, Z};
+                garbage_collecting -> {QS + Q, QM1, QP1, NE1, Ru, Rn, Wa, Gc + 1, Su, Ex, Z};
+                suspended -> {QS + Q, QM1, QP1, NE1, Ru, Rn, Wa, Gc, Su + 1, Ex, Z};
+                exiting -> {QS + Q, QM1, QP1, NE1, Ru, Rn, Wa, Gc, Su, Ex + 1, Z};
+                _ -> {QS + Q, QM1, QP1, NE1, Ru, Rn, Wa, Gc, Su, Ex, Z + 1}
+            end;
+        _ -> Acc                                  % exited meanwhile
+    end.
+
+reg_name(P) ->
+    case erlang:process_info(P, registered_name) of
+        {registered_name, N} when is_atom(N) -> atom_to_binary(N, utf8);
+        _ -> <<>>
+    end.
+
+%% The shell: the shell servers are found through the group leaders. user_drv (a terminal
+%% shell) owns group processes, and user (-oldshell, piped input) is one, whose dictionary
+%% names their shell ({shell, Pid}); a remote shell (-remsh) has its group on the other node
+%% and is not seen. shell.processes counts the shell servers and their linked evaluators,
+%% shell.memory sums their memory, shell.history counts the {command, N} entries the shell
+%% servers keep in their dictionaries (bounded by shell_history_length, default 20).
+shell_family() ->
+    Servers = shell_servers(),
+    Evals = lists:usort([E || S <- Servers, {links, L} <- [erlang:process_info(S, links)],
+                              E <- L, is_pid(E), is_shell_proc(E)]),
+    All = lists:usort(Servers ++ Evals),
+    Mem = lists:sum([M || P <- All, {memory, M} <- [erlang:process_info(P, memory)]]),
+    Hist = lists:sum([length([k || {{command, _}, _} <- D])
+                      || S <- Servers, {dictionary, D} <- [erlang:process_info(S, dictionary)]]),
+    [m(<<"shell.processes">>, length(All)), m(<<"shell.memory">>, Mem),
+     m(<<"shell.history">>, Hist)].
+
+shell_servers() ->
+    Owners = [P || N <- [user_drv, user], P <- [whereis(N)], is_pid(P)],
+    Groups = lists:usort(Owners ++ [G || O <- Owners, {links, L} <- [erlang:process_info(O, links)],
+                                         G <- L, is_pid(G)]),
+    lists:usort([S || G <- Groups, {dictionary, D} <- [erlang:process_info(G, dictionary)],
+                      {shell, S} <- D, is_pid(S), is_process_alive(S)]).
+
+is_shell_proc(P) ->
+    case erlang:process_info(P, current_function) of
+        {current_function, {shell, _, _}} -> true;
+        _ -> false
+    end.
+
+%% Applications: loaded (ac_tab read by application:loaded_applications/0) and running
+%% (application:which_applications/1, a call to application_controller, 500 ms at most).
+applications_family() ->
+    Loaded = length(application:loaded_applications()),
+    Running = try length(application:which_applications(500)) catch _:_ -> undefined end,
+    [m(<<"application.loaded">>, Loaded)]
+        ++ [m(<<"application.running">>, Running) || is_integer(Running)].
+
+%% OS, only when os_mon runs (never started here): cpu_sup load averages, memsup memory,
+%% disksup disks. Each server is asked only if registered.
+os_family() ->
+    case lists:keymember(os_mon, 1, application:which_applications(500)) of
+        false -> [];
+        true -> safe(fun os_cpu/0, []) ++ safe(fun os_mem/0, []) ++ safe(fun os_disk/0, [])
+    end.
+
+os_cpu() ->
+    case whereis(cpu_sup) of
+        undefined -> [];
+        _ -> [m(<<"os.load1">>, cpu_sup:avg1() / 256), m(<<"os.load5">>, cpu_sup:avg5() / 256),
+              m(<<"os.load15">>, cpu_sup:avg15() / 256)]
+    end.
+
+os_mem() ->
+    case whereis(memsup) of
+        undefined -> [];
+        _ ->
+            Data = memsup:get_system_memory_data(),
+            [m(<<"os.memory.", (atom_to_binary(K, utf8))/binary>>, V)
+             || {K, V} <- Data, is_integer(V),
+                lists:member(K, [total_memory, free_memory, available_memory, buffered_memory,
+                                 cached_memory, system_total_memory])]
+    end.
+
+os_disk() ->
+    case whereis(disksup) of
+        undefined -> [];
+        _ ->
+            Disks = [D || {_, _, Pct} = D <- disksup:get_disk_data(), is_integer(Pct)],
+            [m(<<"os.disk.count">>, length(Disks)),
+             m(<<"os.disk.max_used_percent">>, lists:max([0 | [Pct || {_, _, Pct} <- Disks]]))]
+    end.
+
+%% Logger: handlers configured, and the message queues of the registered processes whose
+%% name starts with "logger" (logger, logger_proxy, logger_std_h_<id>, logger_disk_log_h_<id>,
+%% ...): the queues log events wait in when a handler is slow.
+logger_family() ->
+    Handlers = try length(logger:get_handler_ids()) catch _:_ -> 0 end,
+    Qs = [Q || N <- erlang:registered(), is_logger(atom_to_list(N)), P <- [whereis(N)],
+               is_pid(P), {message_queue_len, Q} <- [erlang:process_info(P, message_queue_len)]],
+    ProxyQ = case whereis(logger_proxy) of
+                 undefined -> 0;
+                 PP -> case erlang:process_info(PP, message_queue_len) of
+                           {message_queue_len, Q} -> Q;
+                           _ -> 0
+                       end
+             end,
+    [m(<<"logger.handlers">>, Handlers), m(<<"logger.queue">>, lists:sum(Qs)),
+     m(<<"logger.queue_max">>, lists:max([0 | Qs])), m(<<"logger.proxy_queue">>, ProxyQ)].
+
+is_logger("logger" ++ _) -> true;
+is_logger(_) -> false.
 
 %% ---- procs -----------------------------------------------------------------------------
 
 %% The N processes with the largest By (memory | message_queue | reductions | binary), largest
 %% first. Pid as "<0.1.0>", Name the registered name or <<>>, InitialCall and Current as
-%% "m:f/a" (proc_lib's real initial call for OTP processes), Value an integer.
+%% "m:f/a" (proc_lib's real initial call for OTP processes), Value an integer: bytes for
+%% memory (process_info memory) and binary (sizes of the off-heap binaries it references),
+%% messages for message_queue, reductions since the process started for reductions.
 procs(By, N) when is_integer(N), N > 0 ->
     Key = procs_key(By),
     Top = top_n(erlang:processes(), Key, min(N, ?PROCS_MAX)),
@@ -54,17 +418,28 @@ value(P, Key) ->
         undefined -> undefined
     end.
 
+%% One process_info/2 call per chosen process (only N of them: the dictionary can be big).
+%% The initial call is proc_lib's '$initial_call' when the process has one (gen_server,
+%% supervisor, ... processes start in proc_lib:init_p/5), else erlang's initial_call.
 describe(P, V) ->
-    Name = case erlang:process_info(P, registered_name) of
-               {registered_name, R} when is_atom(R) -> atom_to_binary(R, utf8);
-               _ -> <<>>
-           end,
-    Current = case erlang:process_info(P, current_function) of
-                  {current_function, MFA} -> mfa(MFA);
-                  _ -> <<>>
-              end,
-    Initial = try mfa(proc_lib:translate_initial_call(P)) catch _:_ -> <<>> end,
-    {list_to_binary(pid_to_list(P)), Name, Initial, Current, V}.
+    Pid = list_to_binary(pid_to_list(P)),
+    case erlang:process_info(P, [registered_name, current_function, initial_call, dictionary]) of
+        undefined ->
+            {Pid, <<>>, <<>>, <<>>, V};                 % exited since it was measured
+        Info ->
+            Name = case lists:keyfind(registered_name, 1, Info) of
+                       {registered_name, R} when is_atom(R) -> atom_to_binary(R, utf8);
+                       _ -> <<>>
+                   end,
+            {current_function, Current} = lists:keyfind(current_function, 1, Info),
+            {initial_call, Spawned} = lists:keyfind(initial_call, 1, Info),
+            {dictionary, Dict} = lists:keyfind(dictionary, 1, Info),
+            Initial = case lists:keyfind('$initial_call', 1, Dict) of
+                          {'$initial_call', MFA = {_, _, _}} -> MFA;
+                          _ -> Spawned
+                      end,
+            {Pid, Name, mfa(Initial), mfa(Current), V}
+    end.
 
 mfa({M, F, A}) when is_atom(M), is_atom(F), is_integer(A) ->
     iolist_to_binary([atom_to_binary(M, utf8), $:, atom_to_binary(F, utf8), $/, integer_to_binary(A)]);

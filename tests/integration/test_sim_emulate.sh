@@ -3,7 +3,9 @@
 # feeds some of them garbage (junk bytes, a silent half-open connection, a wrong cookie,
 # malformed messages after the handshake), then has a real `erl` (which finds the nodes through
 # the manifest via warren_test_epmd, since emulated nodes are not in epmd) check that the
-# replies have exactly the shapes of an OTP 25 node. Also: bad command lines exit 2, the
+# replies have exactly the shapes of an OTP 25 node, and that once code:load_binary/3 loaded
+# warren_agent the node answers the agent's module_info(md5), collect/1 and procs/2 with the
+# agent's shapes and consistent values. Also: bad command lines exit 2, the
 # descriptor budget is enforced, SIGTERM stops it cleanly. Uses ports 23100-23999.
 set -euo pipefail
 
@@ -150,6 +152,62 @@ try
     Check("node 8 answers with the right cookie", C(8, erlang, node, []) =:= N(8)),
     Check("ten more nodes answer", [C(I, erlang, system_info, [process_limit]) || I <- lists:seq(40, 49)] =:=
           lists:duplicate(10, 262144)),
+    %% the agent (leaf/agent/warren_agent.erl): undef until loaded, then this build's md5,
+    %% collect/1 and procs/2 with the shapes the real agent gives
+    {ok, Beam} = file:read_file(filename:join(os:getenv("WARREN_AGENT_DIR"), "warren_agent.beam")),
+    {ok, {_, Md5}} = beam_lib:md5(Beam),
+    Check("module_info(md5) undef before loading",
+          C(9, warren_agent, module_info, [md5]) =:= {badrpc, {'EXIT', {undef, [{warren_agent, module_info, [md5], []}]}}}),
+    Check("collect undef before loading",
+          C(9, warren_agent, collect, [[]]) =:= {badrpc, {'EXIT', {undef, [{warren_agent, collect, [[]], []}]}}}),
+    Check("load_binary", C(9, code, load_binary, [warren_agent, "warren_agent.beam", Beam]) =:= {module, warren_agent}),
+    Check("md5 after loading = beam_lib:md5 of this build's beam", C(9, warren_agent, module_info, [md5]) =:= Md5),
+    Check("loaded on node 9 only", element(1, C(10, warren_agent, module_info, [md5])) =:= badrpc),
+    Check("junk beam refused", C(10, code, load_binary, [warren_agent, "x.beam", <<"junk">>]) =:= {error, badfile}),
+    Check("another module refused", C(10, code, load_binary, [other_mod, "o.beam", Beam]) =:= {error, badfile}),
+    {warren_agent, 1, Ms, Info} = C(9, warren_agent, collect, [[]]),
+    Check("collect: [{binary, number}]",
+          lists:all(fun({K, V}) -> is_binary(K) andalso is_number(V); (_) -> false end, Ms)),
+    Names = [K || {K, _} <- Ms],
+    Check("collect: >= 100 metrics, unique names", length(Names) >= 100 andalso length(Names) =:= length(lists:usort(Names))),
+    M = fun(K) -> proplists:get_value(K, Ms) end,
+    Scheds = C(9, erlang, system_info, [schedulers]),
+    Check("4 or 8 schedulers", Scheds =:= 4 orelse Scheds =:= 8),
+    SchedIds = lists:usort([list_to_integer(Id) || Nm <- Names,
+                            [<<"scheduler">>, Id0, _] <- [binary:split(Nm, <<".">>, [global])],
+                            Id <- [binary_to_list(Id0)], lists:all(fun(Ch) -> Ch >= $0 andalso Ch =< $9 end, Id)]),
+    Check("scheduler.N.* for N = 1..schedulers exactly", SchedIds =:= lists:seq(1, Scheds)),
+    Check("run_queue = sum of scheduler.N.run_queue",
+          M(<<"run_queue">>) =:= lists:sum([M(iolist_to_binary(["scheduler.", integer_to_list(I), ".run_queue"])) || I <- SchedIds])),
+    Check("utilization in percent", lists:all(fun(I) -> U = M(iolist_to_binary(["scheduler.", integer_to_list(I), ".utilization"])),
+                                                     U >= 0 andalso U =< 100 end, SchedIds)),
+    Check("memory.total = processes + system", M(<<"memory.total">>) =:= M(<<"memory.processes">>) + M(<<"memory.system">>)),
+    Check("process.count under process.limit", M(<<"process.count">>) < M(<<"process.limit">>)),
+    Check("process states sum to process.count",
+          lists:sum([M(<<"process.status.", S/binary>>) || S <- [<<"running">>, <<"runnable">>, <<"waiting">>,
+                     <<"garbage_collecting">>, <<"suspended">>, <<"exiting">>]]) =:= M(<<"process.count">>)),
+    [{max_message_queue, {MqPid, _MqName, MqLen}}] = Info,
+    Check("Info max_message_queue = process.message_queue.max", is_binary(MqPid) andalso MqLen =:= M(<<"process.message_queue.max">>)),
+    Check("max queue <= sum of queues", M(<<"process.message_queue.max">>) =< M(<<"process.message_queue.sum">>)),
+    timer:sleep(50),
+    {warren_agent, 1, Ms2, _} = C(9, warren_agent, collect, [[]]),
+    Check("counters do not decrease", lists:all(fun(K) -> proplists:get_value(K, Ms2) >= M(K) end,
+          [<<"reductions">>, <<"io.input">>, <<"io.output">>, <<"gc.count">>, <<"context_switches">>, <<"uptime">>])),
+    Procs = C(9, warren_agent, procs, [memory, 10]),
+    Check("procs: 10 of {Pid, Name, Initial, Current, Value}", length(Procs) =:= 10 andalso
+          lists:all(fun({P, Nm, I, Cu, V}) -> is_binary(P) andalso is_binary(Nm) andalso is_binary(I)
+                                              andalso is_binary(Cu) andalso is_integer(V); (_) -> false end, Procs)),
+    Vs = [V || {_, _, _, _, V} <- Procs],
+    Check("procs: largest first", Vs =:= lists:reverse(lists:sort(Vs))),
+    Check("procs: the first = process.memory.max (when catalogued)", case M(<<"process.memory.max">>) of
+                                                                        undefined -> true;
+                                                                        Mx -> abs(hd(Vs) - Mx) =< hd(Vs) div 5
+                                                                    end),
+    Check("procs: by message_queue names the Info process first",
+          element(1, hd(C(9, warren_agent, procs, [message_queue, 3]))) =:= MqPid),
+    Check("procs: OTP servers present", lists:member(<<"code_server">>,
+          [Nm || {_, Nm, _, _, _} <- C(9, warren_agent, procs, [memory, 1000])])),
+    Check("procs: bad By is badarg", element(1, C(9, warren_agent, procs, [bogus, 5])) =:= badrpc),
     io:format("EMU-CHECK-OK~n"),
     halt(0)
 catch Class:Reason:Stack ->
@@ -157,7 +215,8 @@ catch Class:Reason:Stack ->
     halt(1)
 end.
 ERL
-(cd "$WORK" && exec env WARREN_EMU_MANIFEST="$WORK/manifest" ERL_CRASH_DUMP_SECONDS=0 \
+AGENT_DIR=$(cd "$BIN/../agent" && pwd) || fail "no agent directory beside $BIN"
+(cd "$WORK" && exec env WARREN_EMU_MANIFEST="$WORK/manifest" ERL_CRASH_DUMP_SECONDS=0 WARREN_AGENT_DIR="$AGENT_DIR" \
     erl -name emudevtest@127.0.0.1 -setcookie "$COOKIE" -noshell -pa "$WORK/ebin" \
         -epmd_module warren_test_epmd -start_epmd false \
         -eval "{ok, Bin} = file:read_file(\"$WORK/check.erl\"), {ok, Ts, _} = erl_scan:string(binary_to_list(Bin)), {ok, Es} = erl_parse:parse_exprs(Ts), erl_eval:exprs(Es, [])." \
