@@ -23,8 +23,7 @@
 #include "wr_link.h"
 #include "wr_time.h"
 
-#define TIER_PORT 26101
-#define TIER_EP   "tcp://127.0.0.1:26101"
+#define TIER_PORT (26101 + (int)(getpid() % 100) * 8)   /* per process: parallel runs do not collide */
 
 /* ---- the fake leaf ------------------------------------------------------------------- */
 typedef struct {
@@ -299,7 +298,9 @@ static int setup(void **state)
     memset(&tp, 0, sizeof tp);
     tp.id = "root-t";
     tp.kind = "root";
-    tp.bind = TIER_EP;
+    char tier_ep[48];
+    snprintf(tier_ep, sizeof tier_ep, "tcp://127.0.0.1:%d", TIER_PORT);
+    tp.bind = tier_ep;
     tp.interval_ms = 1000;
     tp.query_timeout_ms = 400;
     wr_link_params_default(&tp.link);
@@ -323,7 +324,7 @@ static int setup(void **state)
     snprintf(hello.kind, sizeof hello.kind, "leaf");
     snprintf(hello.id, sizeof hello.id, "leaf-1");
     hello.interval_ms = 1000;
-    const char *eps[1] = {TIER_EP};
+    const char *eps[1] = {tier_ep};
     wr_client_callbacks_t cb = {leaf_parent_up, leaf_parent_down, leaf_message, leaf_bad};
     l->cli = wr_client_new(fx.loop, fx.zctx, eps, 1, WR_PARENTS_FAILOVER, &l->origin, &hello,
                            &tp.link, &cb, l, err, sizeof err);

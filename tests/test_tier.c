@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -16,6 +17,18 @@
 #include "wr_error.h"
 #include "wr_log.h"
 #include "wr_time.h"
+
+/* Ports 25xxx shifted per process (multiples of 64 up to 6,336), so parallel runs of this test
+ * in several build trees do not steal each other's listeners; stays below 32768. */
+static int port_offset(void) { return (int)(getpid() % 100) * 64; }
+static const char *EP(int port)
+{
+    static char buf[16][40];
+    static int k;
+    char *b = buf[k++ % 16];
+    snprintf(b, 40, "tcp://127.0.0.1:%d", port + port_offset());
+    return b;
+}
 
 #define HB_MS 20
 
@@ -320,7 +333,7 @@ typedef struct {
 static void two_leaves_up(two_leaves_t *s, int port)
 {
     char ep[64];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port + port_offset());
     s->loop = ev_loop_new(EVFLAG_AUTO);
     s->zctx = zmq_ctx_new();
     s->root = make_tier(s->loop, s->zctx, "root-t", "root", ep, NULL, 100, 200);
@@ -459,11 +472,11 @@ static void test_three_levels(void **state)
     (void)state;
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     void *zctx = zmq_ctx_new();
-    tier_t *root = make_tier(loop, zctx, "root-t", "root", "tcp://127.0.0.1:25011", NULL, 100, 200);
+    tier_t *root = make_tier(loop, zctx, "root-t", "root", EP(25011), NULL, 100, 200);
     /* a long interval: only the coalesced DELTA can carry the change up in time */
-    tier_t *relay = make_tier(loop, zctx, "relay-t", "relay", "tcp://127.0.0.1:25012",
-                              "tcp://127.0.0.1:25011", 60000, 200);
-    fleaf_t *x = fleaf_new(loop, zctx, "leaf-x", "tcp://127.0.0.1:25012", "x", 3);
+    tier_t *relay = make_tier(loop, zctx, "relay-t", "relay", EP(25012),
+                              EP(25011), 60000, 200);
+    fleaf_t *x = fleaf_new(loop, zctx, "leaf-x", EP(25012), "x", 3);
     x->sps = 7;
     set_rollup(x, "run_queue", 4, 8, 1, 4);
 
@@ -557,11 +570,11 @@ static void test_queries(void **state)
     (void)state;
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     void *zctx = zmq_ctx_new();
-    tier_t *root = make_tier(loop, zctx, "root-t", "root", "tcp://127.0.0.1:25021", NULL, 100, 200);
-    tier_t *relay = make_tier(loop, zctx, "relay-t", "relay", "tcp://127.0.0.1:25022",
-                              "tcp://127.0.0.1:25021", 100, 1000);
-    fleaf_t *q = fleaf_new(loop, zctx, "leaf-q", "tcp://127.0.0.1:25022", "q", 2);
-    fleaf_t *s = fleaf_new(loop, zctx, "leaf-s", "tcp://127.0.0.1:25022", "s", 1);
+    tier_t *root = make_tier(loop, zctx, "root-t", "root", EP(25021), NULL, 100, 200);
+    tier_t *relay = make_tier(loop, zctx, "relay-t", "relay", EP(25022),
+                              EP(25021), 100, 1000);
+    fleaf_t *q = fleaf_new(loop, zctx, "leaf-q", EP(25022), "q", 2);
+    fleaf_t *s = fleaf_new(loop, zctx, "leaf-s", EP(25022), "s", 1);
     s->answer = 0;
     cond_t c = {.tier = root, .nodes_total = 3, .nodes_up = 3, .leaves_up = 2};
     assert_true(run_until(loop, cond_status, &c, 5000));
@@ -631,8 +644,8 @@ static void test_child_death(void **state)
     (void)state;
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     void *zctx = zmq_ctx_new();
-    tier_t *root = make_tier(loop, zctx, "root-t", "root", "tcp://127.0.0.1:25031", NULL, 100, 5000);
-    fleaf_t *d = fleaf_new(loop, zctx, "leaf-d", "tcp://127.0.0.1:25031", "d", 3);
+    tier_t *root = make_tier(loop, zctx, "root-t", "root", EP(25031), NULL, 100, 5000);
+    fleaf_t *d = fleaf_new(loop, zctx, "leaf-d", EP(25031), "d", 3);
     set_rollup(d, "run_queue", 1, 1, 1, 1);
     cond_t c = {.tier = root, .nodes_total = 3, .nodes_up = 3, .leaves_up = 1};
     assert_true(run_until(loop, cond_status, &c, 5000));
@@ -667,7 +680,7 @@ static void test_child_death(void **state)
     uint64_t qid;
     assert_int_equal(tier_query(root, "d1@h", "info", "", on_reply, &r1, &qid), WR_EAGAIN);
 
-    d = fleaf_new(loop, zctx, "leaf-d", "tcp://127.0.0.1:25031", "d", 3);
+    d = fleaf_new(loop, zctx, "leaf-d", EP(25031), "d", 3);
     cond_t up = {.tier = root, .node = "d1@h", .state = WR_NODE_UP};
     assert_true(run_until(loop, cond_node, &up, 5000));
     td.tier_up = 1;
@@ -813,11 +826,11 @@ static void test_fake_parent(void **state)
     };
     wr_link_params_t lp = link_params();
     char err[256];
-    p.srv = wr_server_new(loop, zctx, "tcp://127.0.0.1:25051", &porigin, &lp, &cb, &p, err, sizeof err);
+    p.srv = wr_server_new(loop, zctx, EP(25051), &porigin, &lp, &cb, &p, err, sizeof err);
     assert_non_null(p.srv);
-    tier_t *relay = make_tier(loop, zctx, "relay-t", "relay", "tcp://127.0.0.1:25052",
-                              "tcp://127.0.0.1:25051", 100, 200);
-    fleaf_t *f = fleaf_new(loop, zctx, "leaf-f", "tcp://127.0.0.1:25052", "f", 2);
+    tier_t *relay = make_tier(loop, zctx, "relay-t", "relay", EP(25052),
+                              EP(25051), 100, 200);
+    fleaf_t *f = fleaf_new(loop, zctx, "leaf-f", EP(25052), "f", 2);
 
     /* a SNAPSHOT when the parent comes up, then DELTAs numbered on from it */
     assert_true(run_until(loop, cond_fp_snap, &p, 3000));
