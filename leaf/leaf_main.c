@@ -21,7 +21,11 @@ static const char config_help[] =
     "    reconnect_max    reconnect backoff cap in seconds, doubling from 1 (30.0)\n"
     "    parents          parent endpoints ([]), parent_mode \"failover\" | \"all\"\n"
     "    store.path       LMDB directory (\"./<id>.lmdb\"), store.map_size_mb (1024),\n"
-    "    store.retention  seconds of raw samples kept (3600.0)\n"
+    "    store.retention  seconds of raw samples kept (3600.0); store.max_mb cap of the raw\n"
+    "                     samples (0 = none); store.history downsampled tiers\n"
+    "                     ([\"10s:1h\", \"1m:1d\", \"5m:7d\"], step:keep)\n"
+    "    agent            load warren_agent into each node and collect with it (true)\n"
+    "    agent_dir        where warren_agent.beam/.md5 are (\"../agent\" beside the binary)\n"
     "    nodes            ( { name = \"a@h\"; port = 4370; address = \"10.0.0.7\"; }, ... )\n"
     "                     port absent or 0: looked up in epmd\n"
     "    nodes_file       extra nodes, one a line: \"name@host port [address]\"\n"
@@ -104,12 +108,17 @@ int main(int argc, char **argv)
             (unsigned long long)lf.unknown_refs, (unsigned long long)lf.calls_unanswered,
             (unsigned long long)lf.connects_ok, (unsigned long long)lf.connects_failed,
             (unsigned long long)lf.queries);
+    WR_INFO("agent: %llu loads, %llu load failures, %llu collects, %llu errors, %llu unknown "
+            "metrics, %llu bad items", (unsigned long long)lf.agent_loads,
+            (unsigned long long)lf.agent_load_failures, (unsigned long long)lf.agent_collects,
+            (unsigned long long)lf.agent_errors, (unsigned long long)lf.agent_unknown_metrics,
+            (unsigned long long)lf.agent_bad_items);
     rc = 0;
 out:
     leaf_procs_fini(&lf);
     leaf_up_fini(&lf);
+    leaf_samples_close(&lf);        /* before the nodes go: it writes their last history points */
     leaf_beam_fini(&lf);
-    leaf_samples_close(&lf);
     leaf_config_free(&lf.cfg);
     ev_loop_destroy(lf.loop);
     return rc;
