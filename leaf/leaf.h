@@ -6,12 +6,16 @@
  * leaf_beam.c      the ei C node: connections, reading, node up/down, reconnect backoff
  * leaf_poll.c      the poll tick: rex calls, reply matching, sample collection
  * leaf_agent.c     warren_agent: md5 check, code:load_binary, one collect call per interval
- * leaf_samples.c   LMDB: series ids, batched sample writes, retention, full-map pruning,
- *                  metric queries
+ * leaf_samples.c   LMDB: raw rows (one per node and poll), metric codes, batched writes,
+ *                  retention, full-map pruning
+ * leaf_query.c     "metric" queries on the history (raw rows and tiers)
  * leaf_up.c        upstream: HELLO/SNAPSHOT/DELTA, COMMAND, QUERY/REPLY
  * leaf_parse.c     reply term decoding (pure)
  * leaf_rollup.c    this interval's per-metric aggregates, carried upward as rollups
  * leaf_procs.c     QUERY kind "procs": the live top-N processes of a node, through the agent
+ * leaf_alarms.c    node alarm checks (thresholds, forecasts, node_down) -> ALARM events
+ * leaf_events.c    the at-least-once outlet of alarm events and notifications (wr_evsend)
+ * leaf_notify.c    notifications: node up/down/restarted, the agent's pushes, rate limits
  * Everything but the connector's worker runs on the loop thread. Not a public API. */
 #ifndef LEAF_H
 #define LEAF_H
@@ -28,6 +32,8 @@
 #include "wr_metric.h"
 #include "wr_store.h"
 #include "leaf_parse.h"
+#include "leaf_alarms.h"
+#include "leaf_events.h"
 
 #define LEAF_METRICS_MAX 320         /* >= wr_metric_count (257 in this build) */
 #define LEAF_CALLS       13          /* agentless rex calls per node per poll */
@@ -74,6 +80,13 @@ typedef struct {
     unsigned char *agent_beam;        /* warren_agent.beam read at start-up (agent = 1) */
     size_t   agent_beam_len;
     unsigned char agent_md5[16];      /* from warren_agent.md5 */
+    char   **group_leaves;            /* leaf.group.leaves (leaf_group.c); NULL: no group */
+    size_t   n_group_leaves;
+    leaf_alarms_cfg_t alarms;         /* leaf.alarms (leaf_alarms.c) */
+    double   notify_rate;             /* leaf.notify (leaf_notify.c): per node and type, a second */
+    double   notify_burst;
+    int      notify_sysmon;           /* forward system monitor events (always counted) */
+    int      notify_source_rate;      /* the agent's own cap, all types, a second */
 } leaf_cfg_t;
 
 typedef struct leaf leaf_t;
@@ -101,7 +114,8 @@ typedef struct leaf_node {
     int64_t  last_reply_mono;         /* ms; set at connect and on every matched reply */
     int64_t  round_ts;                /* wall ms of the current poll round */
     leaf_inflight_t inflight[LEAF_CALLS];
-    uint32_t series[LEAF_METRICS_MAX];   /* 0: no series id yet */
+    uint32_t sid;                     /* store id of the node (row keys, leaf_samples.c); 0: none yet */
+    int64_t  row_ts;                  /* ts of the newest raw row written (0: unknown) */
     double   last_val[LEAF_METRICS_MAX]; /* for counter rates */
     int64_t  last_ts[LEAF_METRICS_MAX];  /* 0: none */
     leaf_inflight_t agent_call;       /* the agent call in flight (leaf_agent.c) */
@@ -110,6 +124,7 @@ typedef struct leaf_node {
     int      agent_retries;           /* re-checks after failed collects, this UP period */
     int      agent_warned;            /* the agent failure was logged at WARN once */
     int64_t  agent_epoch;             /* since_ms of the UP period agent_state belongs to */
+    int      owned;                   /* 1: this leaf watches it (leaf_group.c); 1 without a group */
 } leaf_node_t;
 
 typedef struct {
@@ -146,6 +161,7 @@ struct leaf {
     size_t          n_pending, cap_pending;
     double          samples_per_s;
     struct leaf_hist *hist;           /* downsampled tiers (leaf_hist.c) */
+    struct leaf_rows *rows;           /* raw rows: metric codes, write buffers (leaf_samples.c) */
 
     /* upstream */
     void           *zctx;
@@ -157,6 +173,12 @@ struct leaf {
     wr_rollup_entry_t  msg_rollups[LEAF_METRICS_MAX];
     struct wr_rollup_builder *rollup;  /* leaf_rollup.c: this interval's aggregates */
     struct leaf_procs *procs;         /* pending procs queries (leaf_procs.c) */
+    int             up_active;        /* leaf_up.c: parent holding our state (failover), -1 */
+    uint64_t        group_version;    /* leaf_group.c: last group announcement applied */
+    uint64_t        group_changes, group_ignored;
+    struct leaf_events *events;       /* leaf_events.c: the at-least-once event outlet */
+    struct leaf_alarms *alarms;       /* leaf_alarms.c: node alarm checks */
+    struct leaf_notify *notify;       /* leaf_notify.c: notifications */
 
     /* counters */
     uint64_t unknown_refs, parse_errors, bad_messages, samples_written, samples_dropped,
@@ -248,6 +270,26 @@ int  leaf_procs_start(leaf_t *lf, leaf_node_t *n, int parent, uint64_t qid, cons
  * if it did (and was handled), 0 if the ref is not one of ours. */
 int  leaf_procs_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int ri);
 void leaf_procs_fini(leaf_t *lf);
+
+/* leaf_group.c: leaf takeover (DESIGN section 5). With leaf.group.leaves set, nodes/nodes_file
+ * list every node of the group and this leaf watches the nodes that rendezvous hashing over
+ * the group's live leaves gives it; the relay announces the live leaves (COMMAND "group"). */
+/* Reads leaf.group.leaves (optional; must hold the leaf's own id). Returns 0 (errors in cfg). */
+int  leaf_group_config_read(wr_config_t *cfg, leaf_cfg_t *out);
+/* Sets every node's owned flag: all without a group, else rendezvous over the configured leaves. */
+void leaf_group_init(leaf_t *lf);
+/* COMMAND "group" from parent, args JSON {"leaves": [ids], "version": n}: re-computes ownership,
+ * connects the nodes gained and lets go of the nodes lost. Ignored when not from the active
+ * parent or when the list lacks this leaf (counted). */
+void leaf_group_on_command(leaf_t *lf, int parent, const char *args, size_t len);
+/* The rendezvous score of node for leaf (highest wins). Pure; exposed for tests. */
+uint64_t leaf_group_score(const char *node, const char *leaf);
+
+/* leaf_beam.c (takeover) */
+/* Starts watching n (owned = 1; connects it; its state is reported once known). */
+void leaf_beam_acquire(leaf_t *lf, leaf_node_t *n);
+/* Stops watching n (owned = 0; disconnects; no state change is reported upward). */
+void leaf_beam_release(leaf_t *lf, leaf_node_t *n);
 
 /* leaf_up.c */
 int  leaf_up_init(leaf_t *lf, char *err, size_t errlen);

@@ -304,7 +304,8 @@ static void on_load(leaf_t *lf, leaf_node_t *n, int ri)
 static void on_collect(leaf_t *lf, leaf_node_t *n, int ri)
 {
     leaf_metric_value_t vals[LEAF_METRICS_MAX];
-    leaf_collect_t c = {.v = vals, .cap = LEAF_METRICS_MAX};
+    static int16_t hint[LEAF_METRICS_MAX];     /* by position, shared by all nodes (loop thread) */
+    leaf_collect_t c = {.v = vals, .cap = LEAF_METRICS_MAX, .hint = hint, .hint_cap = LEAF_METRICS_MAX};
     char why[256];
     int rc = leaf_parse_collect(lf->rx.buff, ri, &c, why, sizeof why);
     if (rc != 0) {
@@ -326,6 +327,10 @@ static void on_collect(leaf_t *lf, leaf_node_t *n, int ri)
     for (size_t k = 0; k < c.n; k++)
         if (vals[k].metric >= 0 && (size_t)vals[k].metric < wr_metric_count)
             leaf_samples_add(lf, n->idx, (uint32_t)vals[k].metric, n->round_ts, vals[k].value);
+    if (c.has_maxq)
+        leaf_alarms_on_maxq(lf, n, c.maxq_pid, c.maxq_name, c.maxq_len);
+    if (c.has_sysmon)
+        leaf_alarms_on_sysmon(lf, n, c.sysmon, wr_mono_ms());
 }
 
 int leaf_agent_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int ri)

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "leaf.h"
+#include "leaf_notify.h"
 #include "wr_error.h"
 #include "wr_log.h"
 #include "wr_time.h"
@@ -88,6 +89,9 @@ static void close_conn(leaf_t *lf, leaf_node_t *n)
 void leaf_node_lost(leaf_t *lf, leaf_node_t *n, const char *reason)
 {
     close_conn(lf, n);
+    if (!n->owned)
+        return;                      /* let go of (leaf_group.c): not ours to report */
+    leaf_notify_node_lost(lf, n, reason);   /* node_down if it was UP (leaf_notify.c) */
     if (n->state != WR_NODE_DOWN)
         WR_INFO("node %s down: %s", n->name, reason);
     leaf_node_set_state(lf, n, WR_NODE_DOWN);
@@ -129,7 +133,12 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
     switch (msg.msgtype) {
     case ERL_SEND:
     case ERL_SEND_TT:
-        leaf_poll_on_message(lf, n);
+        if (!leaf_notify_on_reply(lf, n))   /* leaf_notify.c's own calls, else the poll's */
+            leaf_poll_on_message(lf, n);
+        break;
+    case ERL_REG_SEND:
+    case ERL_REG_SEND_TT:
+        leaf_notify_on_reg_send(lf, n, msg.toname);   /* the agent's notifications */
         break;
     default:
         /* links, exits, registered sends: not used by the agentless leaf */
@@ -149,6 +158,11 @@ static void on_connect_done(void *ud, uint32_t idx, int fd, const char *error)
     }
     leaf_node_t *n = &lf->nodes[idx];
     n->connecting = 0;
+    if (!n->owned) {                 /* let go of while the handshake ran */
+        if (fd >= 0)
+            ei_close_connection(fd);
+        return;
+    }
     if (fd < 0) {
         lf->connects_failed++;
         if (n->state != WR_NODE_DOWN)
@@ -170,11 +184,12 @@ static void on_connect_done(void *ud, uint32_t idx, int fd, const char *error)
     ev_io_start(lf->loop, &n->io);
     WR_INFO("node %s up (fd %d)", n->name, fd);
     leaf_node_set_state(lf, n, WR_NODE_UP);
+    leaf_notify_node_up(lf, n);      /* node_up, restart probe (leaf_notify.c) */
 }
 
 static void submit(leaf_t *lf, leaf_node_t *n)
 {
-    if (n->connecting || n->fd >= 0)
+    if (!n->owned || n->connecting || n->fd >= 0)
         return;
     if (leaf_connector_submit(lf->conn, n->idx, n->name, n->host, n->port, n->address) == 0)
         n->connecting = 1;
@@ -235,6 +250,7 @@ int leaf_beam_init(leaf_t *lf)
         n->since_ms = wr_wall_ms();
         n->fd = -1;
         n->backoff = 1.0;
+        n->owned = 1;
         ev_timer_init(&n->retry, on_retry, 1., 0.);
         n->retry.data = n;
         size_t mask = lf->hash_cap - 1;
@@ -251,6 +267,28 @@ int leaf_beam_init(leaf_t *lf)
     }
     WR_INFO("C node %s ready, %zu nodes to watch", lf->cfg.node_name, lf->n_nodes);
     return 0;
+}
+
+void leaf_beam_acquire(leaf_t *lf, leaf_node_t *n)
+{
+    if (n->owned)
+        return;
+    n->owned = 1;
+    n->backoff = 1.0;
+    n->dirty = 0;                    /* reported once connected (UP) or failed (DOWN) */
+    submit(lf, n);
+}
+
+void leaf_beam_release(leaf_t *lf, leaf_node_t *n)
+{
+    if (!n->owned)
+        return;
+    n->owned = 0;
+    ev_timer_stop(lf->loop, &n->retry);
+    close_conn(lf, n);
+    n->state = WR_NODE_UNKNOWN;      /* not reported: the new owner reports it */
+    n->since_ms = wr_wall_ms();
+    n->dirty = 0;
 }
 
 void leaf_beam_start(leaf_t *lf)

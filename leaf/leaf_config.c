@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "leaf.h"
+#include "leaf_notify.h"
 #include "wr_error.h"
 
 int leaf_node_name_valid(const char *name, char *why, size_t whylen)
@@ -211,6 +212,9 @@ int leaf_config_read(wr_config_t *cfg, leaf_cfg_t *out)
     wr_config_double(cfg, "leaf.store.retention", 3600.0, 1.0, 10.0 * 365 * 86400, &out->retention);
     leaf_hist_config_read(cfg, out);   /* store.max_mb, store.history (leaf_hist.c) */
     leaf_agent_config_read(cfg, out);  /* agent, agent_dir (leaf_agent.c) */
+    leaf_group_config_read(cfg, out);  /* group.leaves (leaf_group.c) */
+    leaf_alarms_config_read(cfg, &out->alarms);   /* alarms (leaf_alarms_config.c) */
+    leaf_notify_config_read(cfg, out); /* notify (leaf_notify.c) */
 
     size_t cap = 0;
     int n = wr_config_list_length(cfg, "leaf.nodes");
@@ -267,6 +271,7 @@ int leaf_config_read(wr_config_t *cfg, leaf_cfg_t *out)
 void leaf_config_free(leaf_cfg_t *cfg)
 {
     wr_config_strings_free(&cfg->parents);
+    wr_config_strings_free(&cfg->group_leaves);
     free(cfg->nodes);
     cfg->nodes = NULL;
     cfg->n_nodes = 0;

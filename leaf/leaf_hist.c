@@ -1,7 +1,9 @@
 /* leaf_hist: downsampled history tiers computed at the leaf (see leaf_hist.h for the layout).
- * Memory per (node, metric): 16 bytes (previous raw sample) + 32 bytes per tier (open bucket);
- * 112 bytes with the default three tiers. Buckets are aligned to multiples of the tier's step
- * in Unix ms. This file owns no store and no txn: leaf_samples.c calls it inside its flush. */
+ * Memory per (node, metric): 16 bytes (previous raw sample) + 32 bytes per tier (the open
+ * bucket's aggregate); 112 bytes with the default three tiers. Buckets are aligned to
+ * multiples of the tier's step in Unix ms; a node's metrics share its bucket per tier, closed
+ * and written together as one row. This file owns no store and no txn: leaf_samples.c calls it
+ * inside its flush. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include "wr_time.h"
 
 #define HIST_QUEUE_MAX (4u << 20)
+#define HIST_QBUF_MAX  (256u << 20)
+#define HIST_ENTRY_MAX (3 + 5 + 3 * LEAF_NUM_MAX)
 
 typedef struct {
     int64_t ts;          /* 0: none */
@@ -19,23 +23,29 @@ typedef struct {
 
 typedef struct {
     double   sum, min, max;
-    uint32_t count;      /* 0: no open bucket */
-    uint32_t bucket;     /* ts / step + 1 of the open or last closed bucket; 0: none yet */
+    uint32_t count;      /* 0: nothing in the open bucket */
 } hist_acc_t;
 
 typedef struct {
-    uint32_t node, metric;
-    uint32_t tier, count;
+    uint32_t bucket;     /* ts / step + 1 of the open or last closed bucket; 0: none yet */
+    uint32_t closed;     /* 1: bucket was closed (written or queued) */
+} hist_nt_t;
+
+typedef struct {         /* a closed bucket of one node and tier, encoded in qbuf */
+    uint32_t node, tier, points;
     int64_t  t;
-    double   sum, min, max;
+    size_t   off, len;
 } hist_point_t;
 
 struct leaf_hist {
     size_t        n_tiers, n_metrics, n_nodes;
     hist_prev_t  *prev;          /* n_nodes x n_metrics */
-    hist_acc_t   *acc;           /* n_nodes x n_metrics x n_tiers */
+    hist_acc_t   *acc;           /* n_nodes x n_tiers x n_metrics */
+    hist_nt_t    *nt;            /* n_nodes x n_tiers */
     hist_point_t *q;
-    size_t        nq, capq;
+    size_t        nq, capq, q_points;
+    uint8_t      *qbuf;
+    size_t        qlen, qcap;
     int64_t       last_sweep;
     int           rebuilding;
 };
@@ -146,15 +156,17 @@ int leaf_hist_open(leaf_t *lf)
     if (!h)
         return WR_ENOMEM;
     h->n_tiers = lf->cfg.n_hist;
-    h->n_metrics = wr_metric_count;
+    h->n_metrics = wr_metric_count < LEAF_METRICS_MAX ? wr_metric_count : LEAF_METRICS_MAX;
     h->n_nodes = lf->n_nodes;
     size_t pairs = h->n_nodes * h->n_metrics;
     h->prev = calloc(pairs ? pairs : 1, sizeof *h->prev);
-    size_t n_acc = pairs * h->n_tiers;
+    size_t n_acc = pairs * h->n_tiers, n_nt = h->n_nodes * h->n_tiers;
     h->acc = calloc(n_acc ? n_acc : 1, sizeof *h->acc);
-    if (!h->prev || !h->acc) {
+    h->nt = calloc(n_nt ? n_nt : 1, sizeof *h->nt);
+    if (!h->prev || !h->acc || !h->nt) {
         free(h->prev);
         free(h->acc);
+        free(h->nt);
         free(h);
         return WR_ENOMEM;
     }
@@ -169,29 +181,73 @@ void leaf_hist_close(leaf_t *lf)
         return;
     free(h->prev);
     free(h->acc);
+    free(h->nt);
     free(h->q);
+    free(h->qbuf);
     free(h);
     lf->hist = NULL;
 }
 
-static void emit(leaf_t *lf, uint32_t node, uint32_t metric, uint32_t tier, const hist_acc_t *a)
+static hist_acc_t *accs_of(struct leaf_hist *h, size_t node, size_t tier)
+{
+    return &h->acc[(node * h->n_tiers + tier) * h->n_metrics];
+}
+
+/* Closes the open bucket of (node, tier): encodes its metrics into the queue (unless
+ * rebuilding, or empty) and resets them. */
+static void emit(leaf_t *lf, uint32_t node, uint32_t tier)
 {
     struct leaf_hist *h = lf->hist;
-    if (h->rebuilding)
-        return;
-    if (h->nq == h->capq) {
+    hist_nt_t *nt = &h->nt[(size_t)node * h->n_tiers + tier];
+    hist_acc_t *accs = accs_of(h, node, tier);
+    nt->closed = 1;
+    size_t need = 10 + h->n_metrics * HIST_ENTRY_MAX;
+    int ok = !h->rebuilding;
+    if (ok && h->nq == h->capq) {
         size_t ncap = h->capq ? h->capq * 2 : 1024;
         hist_point_t *q = ncap <= HIST_QUEUE_MAX ? realloc(h->q, ncap * sizeof *q) : NULL;
-        if (!q) {
-            lf->hist_points_dropped++;
-            return;
+        if (q) {
+            h->q = q;
+            h->capq = ncap;
         }
-        h->q = q;
-        h->capq = ncap;
+        ok = q != NULL;
     }
-    int64_t step = lf->cfg.hist[tier].step_ms;
-    h->q[h->nq++] = (hist_point_t){node, metric, tier, a->count, (int64_t)(a->bucket - 1) * step,
-                                   a->sum, a->min, a->max};
+    if (ok && h->qcap - h->qlen < need) {
+        size_t ncap = h->qcap ? h->qcap * 2 : 65536;
+        while (ncap - h->qlen < need)
+            ncap *= 2;
+        uint8_t *b = ncap <= HIST_QBUF_MAX ? realloc(h->qbuf, ncap) : NULL;
+        if (b) {
+            h->qbuf = b;
+            h->qcap = ncap;
+        }
+        ok = b != NULL;
+    }
+    uint32_t points = 0;
+    for (size_t m = 0; m < h->n_metrics; m++)
+        points += accs[m].count != 0;
+    if (ok && points) {
+        uint8_t *p = h->qbuf + h->qlen;
+        size_t len = leaf_rows_put_varint(p, points);
+        for (size_t m = 0; m < h->n_metrics; m++) {
+            const hist_acc_t *a = &accs[m];
+            if (!a->count)
+                continue;
+            len += leaf_rows_put_varint(p + len, leaf_rows_code(lf, (uint32_t)m));
+            len += leaf_rows_put_varint(p + len, a->count);
+            len += leaf_rows_put_num(p + len, a->sum);
+            len += leaf_rows_put_num(p + len, a->min);
+            len += leaf_rows_put_num(p + len, a->max);
+        }
+        int64_t step = lf->cfg.hist[tier].step_ms;
+        h->q[h->nq++] = (hist_point_t){node, tier, points, (int64_t)(nt->bucket - 1) * step, h->qlen, len};
+        h->qlen += len;
+        h->q_points += points;
+    } else if (!h->rebuilding && points) {
+        lf->hist_points_dropped += points;
+    }
+    for (size_t m = 0; m < h->n_metrics; m++)
+        accs[m].count = 0;
 }
 
 static void feed(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts, double v)
@@ -216,22 +272,22 @@ static void feed(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts, double 
     p->v = v;
     if (!has || x != x)
         return;
-    hist_acc_t *accs = &h->acc[pair * h->n_tiers];
     for (uint32_t t = 0; t < h->n_tiers; t++) {
-        hist_acc_t *a = &accs[t];
+        hist_nt_t *nt = &h->nt[(size_t)node * h->n_tiers + t];
         int64_t b = ts / lf->cfg.hist[t].step_ms + 1;
         if (b > (int64_t)UINT32_MAX)
             continue;
-        if (a->bucket && ((uint32_t)b < a->bucket || ((uint32_t)b == a->bucket && a->count == 0))) {
+        if (nt->bucket && ((uint32_t)b < nt->bucket || ((uint32_t)b == nt->bucket && nt->closed))) {
             lf->hist_late++;          /* its bucket is already written */
             continue;
         }
-        if ((uint32_t)b != a->bucket) {
-            if (a->count)
-                emit(lf, node, metric, t, a);
-            a->bucket = (uint32_t)b;
-            a->count = 0;
+        if ((uint32_t)b != nt->bucket) {
+            if (nt->bucket && !nt->closed)
+                emit(lf, node, t);
+            nt->bucket = (uint32_t)b;
+            nt->closed = 0;
         }
+        hist_acc_t *a = &accs_of(h, node, t)[metric];
         if (a->count == 0) {
             a->sum = a->min = a->max = x;
         } else {
@@ -262,20 +318,17 @@ void leaf_hist_sweep(leaf_t *lf, int64_t now_ms)
     int64_t grace = (int64_t)(lf->cfg.interval * 2000.0);
     if (grace < 1000)
         grace = 1000;
-    size_t pairs = h->n_nodes * h->n_metrics;
-    for (size_t i = 0; i < pairs; i++)
+    for (size_t i = 0; i < h->n_nodes; i++)
         for (uint32_t t = 0; t < h->n_tiers; t++) {
-            hist_acc_t *a = &h->acc[i * h->n_tiers + t];
-            if (a->count && (int64_t)a->bucket * lf->cfg.hist[t].step_ms + grace <= now_ms) {
-                emit(lf, (uint32_t)(i / h->n_metrics), (uint32_t)(i % h->n_metrics), t, a);
-                a->count = 0;
-            }
+            hist_nt_t *nt = &h->nt[i * h->n_tiers + t];
+            if (nt->bucket && !nt->closed && (int64_t)nt->bucket * lf->cfg.hist[t].step_ms + grace <= now_ms)
+                emit(lf, (uint32_t)i, t);
         }
 }
 
 size_t leaf_hist_queued(const leaf_t *lf)
 {
-    return lf->hist ? lf->hist->nq : 0;
+    return lf->hist ? lf->hist->q_points : 0;
 }
 
 static void point_key(uint8_t key[13], uint32_t tier, uint32_t sid, int64_t t)
@@ -285,21 +338,6 @@ static void point_key(uint8_t key[13], uint32_t tier, uint32_t sid, int64_t t)
     wr_store_be64(key + 5, (uint64_t)(t < 0 ? 0 : t));
 }
 
-static void put_f64(uint8_t *p, double v)
-{
-    uint64_t bits;
-    memcpy(&bits, &v, 8);
-    wr_store_be64(p, bits);
-}
-
-static double get_f64(const uint8_t *p)
-{
-    uint64_t bits = wr_store_get_be64(p);
-    double v;
-    memcpy(&v, &bits, 8);
-    return v;
-}
-
 int leaf_hist_write(leaf_t *lf, wr_txn_t *txn)
 {
     struct leaf_hist *h = lf->hist;
@@ -307,44 +345,48 @@ int leaf_hist_write(leaf_t *lf, wr_txn_t *txn)
     for (size_t i = 0; h && i < h->nq && rc == 0; i++) {
         const hist_point_t *p = &h->q[i];
         uint32_t sid;
-        if ((rc = leaf_samples_sid(lf, txn, p->node, p->metric, &sid)) != 0)
+        if ((rc = leaf_samples_sid(lf, txn, p->node, &sid)) != 0)
             break;
-        uint8_t key[13], val[28];
+        uint8_t key[13];
         point_key(key, p->tier, sid, p->t);
-        wr_store_be32(val, p->count);
-        put_f64(val + 4, p->sum);
-        put_f64(val + 12, p->min);
-        put_f64(val + 20, p->max);
-        rc = wr_store_put(txn, lf->db_hist, key, sizeof key, val, sizeof val);
+        rc = wr_store_put(txn, lf->db_hist, key, sizeof key, h->qbuf + p->off, p->len);
     }
     return rc;
 }
 
 void leaf_hist_done(leaf_t *lf, int ok)
 {
-    if (!lf->hist)
+    struct leaf_hist *h = lf->hist;
+    if (!h)
         return;
     if (ok)
-        lf->hist_points_written += lf->hist->nq;
+        lf->hist_points_written += h->q_points;
     else
-        lf->hist_points_dropped += lf->hist->nq;
-    lf->hist->nq = 0;
+        lf->hist_points_dropped += h->q_points;
+    h->nq = h->qlen = h->q_points = 0;
 }
 
 /* ---- rebuild and retention --------------------------------------------------------------- */
 
 typedef struct {
     leaf_t  *lf;
-    uint32_t node, metric;
+    uint32_t node;
+    int64_t  ts;
 } rebuild_t;
+
+static void rebuild_sample(void *ud, uint32_t metric, double v)
+{
+    rebuild_t *r = ud;
+    feed(r->lf, r->node, metric, r->ts, v);
+}
 
 static int rebuild_visit(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 {
     rebuild_t *r = ud;
-    if (klen != 12 || vlen != 8)
+    if (klen != 12)
         return 0;
-    feed(r->lf, r->node, r->metric, (int64_t)wr_store_get_be64((const uint8_t *)key + 4),
-         get_f64(val));
+    r->ts = (int64_t)wr_store_get_be64((const uint8_t *)key + 4);
+    (void)leaf_rows_each(r->lf, val, vlen, rebuild_sample, r);
     return 0;
 }
 
@@ -364,28 +406,44 @@ int leaf_hist_rebuild(leaf_t *lf, wr_txn_t *txn)
     int64_t coarse = lf->cfg.hist[h->n_tiers - 1].step_ms;
     int rc = 0;
     h->rebuilding = 1;
-    for (size_t i = 0; i < lf->n_nodes && rc == 0; i++)
-        for (size_t m = 0; m < h->n_metrics && rc == 0; m++) {
-            uint32_t sid = lf->nodes[i].series[m];
-            if (!sid)
-                continue;
-            /* from the start of the coarsest bucket of the newest sample: every bucket that was
-             * open when the leaf stopped (or crashed) is rebuilt, swept and written later */
-            uint8_t lo[12], hi[4];
-            int64_t newest = -1;
-            wr_store_be32(lo, sid);
-            wr_store_be32(hi, sid + 1);
-            if ((rc = wr_store_scan_reverse(txn, lf->db_samples, lo, 4, hi, 4, newest_visit, &newest)) < 0)
-                break;
-            rc = 0;
-            if (newest < 0)
-                continue;
-            wr_store_be64(lo + 4, (uint64_t)(newest / coarse * coarse));
-            rebuild_t r = {lf, (uint32_t)i, (uint32_t)m};
-            rc = wr_store_scan(txn, lf->db_samples, lo, sizeof lo, hi, sizeof hi, rebuild_visit, &r);
-        }
+    for (size_t i = 0; i < lf->n_nodes && rc == 0; i++) {
+        uint32_t sid = lf->nodes[i].sid;
+        if (!sid)
+            continue;
+        /* from the start of the coarsest bucket of the newest row: every bucket that was open
+         * when the leaf stopped (or crashed) is rebuilt, swept and written later */
+        uint8_t lo[12], hi[4];
+        int64_t newest = -1;
+        wr_store_be32(lo, sid);
+        wr_store_be32(hi, sid + 1);
+        if ((rc = wr_store_scan_reverse(txn, lf->db_samples, lo, 4, hi, 4, newest_visit, &newest)) < 0)
+            break;
+        rc = 0;
+        if (newest < 0)
+            continue;
+        lf->nodes[i].row_ts = newest;
+        wr_store_be64(lo + 4, (uint64_t)(newest / coarse * coarse));
+        rebuild_t r = {lf, (uint32_t)i, 0};
+        rc = wr_store_scan(txn, lf->db_samples, lo, sizeof lo, hi, sizeof hi, rebuild_visit, &r);
+    }
     h->rebuilding = 0;
     return rc;
+}
+
+typedef struct {
+    uint64_t rows, points;
+} tcount_t;
+
+static int tcount_visit(void *ud, const void *k, size_t kl, const void *v, size_t vl)
+{
+    (void)k; (void)kl;
+    tcount_t *c = ud;
+    const uint8_t *p = v;
+    uint64_t n = 0;
+    c->rows++;
+    if (leaf_rows_get_varint(&p, p + vl, &n) == 0)
+        c->points += n;
+    return 0;
 }
 
 void leaf_hist_retention(leaf_t *lf, int64_t now_ms)
@@ -399,11 +457,13 @@ void leaf_hist_retention(leaf_t *lf, int64_t now_ms)
         int64_t cutoff = now_ms - lf->cfg.hist[t].keep_ms;
         for (uint32_t sid = 1; rc == 0 && sid < lf->next_sid; sid++) {
             uint8_t from[13], to[13];
-            uint64_t del = 0;
+            tcount_t c = {0, 0};
             point_key(from, t, sid, 0);
             point_key(to, t, sid, cutoff);
-            rc = wr_store_delete_range(txn, lf->db_hist, from, sizeof from, to, sizeof to, 0, &del);
-            total += del;
+            rc = wr_store_scan(txn, lf->db_hist, from, sizeof from, to, sizeof to, tcount_visit, &c);
+            if (rc == 0 && c.rows)
+                rc = wr_store_delete_range(txn, lf->db_hist, from, sizeof from, to, sizeof to, 0, NULL);
+            total += c.points;
         }
     }
     if (rc == 0)
@@ -434,6 +494,7 @@ typedef struct {
     int        counter, have_newer;
     int64_t    newer_ts;
     double     newer_v;
+    uint32_t   code;            /* the metric's code in rows */
 } oacc_t;
 
 /* Adds an aggregate starting at t (visited newest first). Returns 1 when the cap is reached. */
@@ -459,22 +520,34 @@ static int oadd(oacc_t *o, int64_t t, uint64_t count, double sum, double min, do
 static int tier_visit(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 {
     oacc_t *o = ud;
-    if (klen != 13 || vlen != 28)
+    if (klen != 13)
         return 0;
-    const uint8_t *v = val;
     int64_t t = (int64_t)wr_store_get_be64((const uint8_t *)key + 5);
     if (t == o->skip_t)
         return 0;
-    return oadd(o, t, wr_store_get_be32(v), get_f64(v + 4), get_f64(v + 12), get_f64(v + 20));
+    const uint8_t *p = val, *end = p + vlen;
+    uint64_t n, code, count;
+    if (leaf_rows_get_varint(&p, end, &n) != 0)
+        return 0;
+    for (uint64_t k = 0; k < n; k++) {
+        double sum, min, max;
+        if (leaf_rows_get_varint(&p, end, &code) != 0 || leaf_rows_get_varint(&p, end, &count) != 0 ||
+            leaf_rows_get_num(&p, end, &sum) != 0 || leaf_rows_get_num(&p, end, &min) != 0 ||
+            leaf_rows_get_num(&p, end, &max) != 0)
+            return 0;                  /* corrupt: skipped */
+        if (code == o->code)
+            return count ? oadd(o, t, count, sum, min, max) : 0;
+    }
+    return 0;
 }
 
 static int raw_visit(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 {
     oacc_t *o = ud;
-    if (klen != 12 || vlen != 8)
+    double v;
+    if (klen != 12 || leaf_rows_find(val, vlen, o->code, &v) != 1)
         return 0;
     int64_t ts = (int64_t)wr_store_get_be64((const uint8_t *)key + 4);
-    double v = get_f64(val);
     if (!o->counter)
         return v == v ? oadd(o, ts, 1, v, v, v) : 0;
     /* newest first: this sample is the previous one of the newer sample */
@@ -515,21 +588,23 @@ int leaf_hist_query(leaf_t *lf, const leaf_node_t *n, int metric, int64_t since,
     o.cap = cap;
     o.skip_t = -1;
     o.counter = wr_metric_defs[metric].kind == WR_COUNTER;
+    o.code = leaf_rows_code(lf, (uint32_t)metric);
     o.b = malloc((cap ? cap : 1) * sizeof *o.b);
     if (!o.b) {
         snprintf(err, errlen, "out of memory");
         return WR_ENOMEM;
     }
-    uint32_t sid = n->series[metric];
+    uint32_t sid = o.code ? n->sid : 0;
     int rc = 0;
     if (pick >= 0) {
         int64_t ts = lf->cfg.hist[pick].step_ms;
         int64_t from = since / ts * ts;
         /* the bucket still open in memory is the newest */
-        const hist_acc_t *a = n->idx < h->n_nodes
-            ? &h->acc[((size_t)n->idx * h->n_metrics + (size_t)metric) * nt + (size_t)pick] : NULL;
-        if (a && a->count) {
-            int64_t at = (int64_t)(a->bucket - 1) * ts;
+        const hist_nt_t *bk = n->idx < h->n_nodes && (size_t)metric < h->n_metrics
+            ? &h->nt[(size_t)n->idx * nt + (size_t)pick] : NULL;
+        const hist_acc_t *a = bk ? &accs_of(h, n->idx, (size_t)pick)[metric] : NULL;
+        if (a && a->count && !bk->closed) {
+            int64_t at = (int64_t)(bk->bucket - 1) * ts;
             if (at >= from && at <= until) {
                 oadd(&o, at, a->count, a->sum, a->min, a->max);
                 o.skip_t = at;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "leaf.h"
+#include "leaf_notify.h"
 #include "wr_daemon.h"
 #include "wr_error.h"
 #include "wr_log.h"
@@ -29,6 +30,17 @@ static const char config_help[] =
     "    nodes            ( { name = \"a@h\"; port = 4370; address = \"10.0.0.7\"; }, ... )\n"
     "                     port absent or 0: looked up in epmd\n"
     "    nodes_file       extra nodes, one a line: \"name@host port [address]\"\n"
+    "    group.leaves     ids of the leaves sharing these nodes (takeover; the relay announces\n"
+    "                     the live ones; each node is watched by one of them)\n"
+    "    alarms.<type>    node alarms (docs/CONFIG.md): process_limit, port_limit, atom_limit,\n"
+    "                     ets_limit, module_limit, memory_usage, message_queue = { enabled;\n"
+    "                     minor; major; minor_clear; major_clear; raise_after; clear_after };\n"
+    "                     shell_process_size (minor_mb, major_mb), old_code, node_down.grace\n"
+    "                     (30.0), forecast = { horizon = 3600.0; step = 60.0; points; min_points }\n"
+    "    notify.rate, notify.burst  notifications per node and type: a second (10.0), at most\n"
+    "                     in a burst (50); the rest is dropped and counted\n"
+    "    notify.system_monitor  forward long_gc/busy_port/... events (false; always counted)\n"
+    "    notify.source_rate     the agent's own cap on notifications a second, all types (100)\n"
     "    log.level, log.syslog, heartbeat.interval (1.0), heartbeat.misses (3)";
 
 static const wr_daemon_info_t info = {
@@ -76,6 +88,7 @@ int main(int argc, char **argv)
     ev_signal sigs[2];
     if (leaf_beam_init(&lf) != 0)
         goto out;
+    leaf_group_init(&lf);
     leaf_poll_init(&lf);
     if (leaf_samples_open(&lf, err, sizeof err) != 0) {
         WR_ERROR("%s", err);
@@ -83,6 +96,14 @@ int main(int argc, char **argv)
     }
     if (leaf_up_init(&lf, err, sizeof err) != 0) {
         WR_ERROR("upstream: %s", err);
+        goto out;
+    }
+    if (leaf_events_init(&lf, err, sizeof err) != 0 || leaf_alarms_init(&lf, err, sizeof err) != 0) {
+        WR_ERROR("%s", err);
+        goto out;
+    }
+    if (leaf_notify_init(&lf) != 0) {
+        WR_ERROR("notifications: out of memory");
         goto out;
     }
     wr_daemon_signals(lf.loop, sigs);
@@ -113,8 +134,28 @@ int main(int argc, char **argv)
             (unsigned long long)lf.agent_load_failures, (unsigned long long)lf.agent_collects,
             (unsigned long long)lf.agent_errors, (unsigned long long)lf.agent_unknown_metrics,
             (unsigned long long)lf.agent_bad_items);
+    {
+        leaf_alarms_stats_t as;
+        leaf_events_stats_t es;
+        leaf_alarms_stats(&lf, &as);
+        leaf_events_stats(&lf, &es);
+        WR_INFO("alarms: %llu raised, %llu updated, %llu cleared, %llu active, %llu reloaded at "
+                "start, %llu pushes refused (retried)", (unsigned long long)as.raised,
+                (unsigned long long)as.updated, (unsigned long long)as.cleared,
+                (unsigned long long)as.active, (unsigned long long)as.reloaded,
+                (unsigned long long)as.push_failed);
+        WR_INFO("events: %llu pushed (%llu alarms, %llu notifications), %llu push failures, "
+                "%llu acked, %llu pending, %llu resent, %llu dropped by the outbox",
+                (unsigned long long)es.pushed, (unsigned long long)es.alarms,
+                (unsigned long long)es.notifs, (unsigned long long)es.push_failed,
+                (unsigned long long)es.acked, (unsigned long long)es.pending,
+                (unsigned long long)es.resent, (unsigned long long)es.dropped);
+    }
     rc = 0;
 out:
+    leaf_notify_fini(&lf);          /* logs its counters */
+    leaf_alarms_fini(&lf);
+    leaf_events_fini(&lf);
     leaf_procs_fini(&lf);
     leaf_up_fini(&lf);
     leaf_samples_close(&lf);        /* before the nodes go: it writes their last history points */

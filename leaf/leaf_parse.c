@@ -513,14 +513,24 @@ static void collect_pair(const char *buf, int *i, leaf_collect_t *out, unsigned 
     double v = 0;
     int ok = ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 2 &&
              collect_binary(buf, i, name, sizeof name) == 0 &&
-             collect_value(buf, i, &v, why, sizeof why) == 0 && wr_metric_name_valid(name);
-    *i = start;
-    ei_skip_term(buf, i);
+             collect_value(buf, i, &v, why, sizeof why) == 0;
+    /* the agent sends its names in the same order every time: try the metric seen at this
+     * position last time before the catalogue's binary search */
+    size_t pos = out->n + out->unknown + out->bad;
+    int m = -1;
+    if (ok && out->hint && pos < out->hint_cap && out->hint[pos] > 0 &&
+        strcmp(wr_metric_defs[out->hint[pos] - 1].name, name) == 0)
+        m = out->hint[pos] - 1;
+    else if (ok && !wr_metric_name_valid(name))
+        ok = 0;
     if (!ok) {
+        *i = start;
+        ei_skip_term(buf, i);
         out->bad++;
         return;
     }
-    int m = wr_metric_find(name);
+    if (m < 0 && (m = wr_metric_find(name)) >= 0 && out->hint && pos < out->hint_cap)
+        out->hint[pos] = (int16_t)(m + 1);
     if (m < 0) {
         out->unknown++;
         return;
@@ -537,13 +547,41 @@ static void collect_pair(const char *buf, int *i, leaf_collect_t *out, unsigned 
     out->n++;
 }
 
-/* One element of Info: only {max_message_queue, {PidBin, NameBin, Len}} is read. */
+const char *const leaf_sysmon_names[LEAF_SYSMON_COUNT] = {"long_gc", "large_heap", "busy_dist_port"};
+
+/* Info's {system_monitor, [{Event, Count}]} (after the key): the counts of the events the leaf
+ * knows (others are skipped); a malformed list is ignored as a whole. */
+static void collect_sysmon(const char *buf, int *i, leaf_collect_t *out)
+{
+    int n = 0, arity = 0;
+    double counts[LEAF_SYSMON_COUNT] = {0};
+    if (ei_decode_list_header(buf, i, &n) != 0 || n < 0 || n > 64)
+        return;
+    for (int k = 0; k < n; k++) {
+        char ev[MAXATOMLEN_UTF8], why[64];
+        double c = 0;
+        if (ei_decode_tuple_header(buf, i, &arity) != 0 || arity != 2 ||
+            ei_decode_atom(buf, i, ev) != 0 || leaf_decode_number(buf, i, &c, why, sizeof why) != 0)
+            return;
+        for (int s = 0; s < LEAF_SYSMON_COUNT; s++)
+            if (strcmp(ev, leaf_sysmon_names[s]) == 0)
+                counts[s] = c;
+    }
+    memcpy(out->sysmon, counts, sizeof counts);
+    out->has_sysmon = 1;
+}
+
+/* One element of Info: {max_message_queue, {PidBin, NameBin, Len}} and
+ * {system_monitor, [{Event, Count}]} are read. */
 static void collect_info(const char *buf, int *i, leaf_collect_t *out)
 {
     int start = *i, arity = 0;
     char key[MAXATOMLEN_UTF8];
-    if (ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 2 &&
-        ei_decode_atom(buf, i, key) == 0 && strcmp(key, "max_message_queue") == 0 &&
+    int is_pair = ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 2 &&
+                  ei_decode_atom(buf, i, key) == 0;
+    if (is_pair && strcmp(key, "system_monitor") == 0)
+        collect_sysmon(buf, i, out);
+    else if (is_pair && strcmp(key, "max_message_queue") == 0 &&
         ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 3 &&
         collect_binary(buf, i, out->maxq_pid, sizeof out->maxq_pid) == 0 &&
         collect_binary(buf, i, out->maxq_name, sizeof out->maxq_name) == 0) {
@@ -599,6 +637,7 @@ int leaf_parse_collect(const char *buf, int index, leaf_collect_t *out, char *wh
     out->has_maxq = 0;
     out->maxq_pid[0] = out->maxq_name[0] = '\0';
     out->maxq_len = 0;
+    out->has_sysmon = 0;
     if (is_badrpc(buf, index, why, whylen))
         return WR_EPROTO;
     if (ei_decode_tuple_header(buf, &i, &arity) < 0 || arity != 4 ||

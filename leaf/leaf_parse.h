@@ -21,6 +21,7 @@
 #define _REENTRANT 1
 #endif
 #include <stddef.h>
+#include <stdint.h>
 #include <ei.h>
 
 #define LEAF_TERM_MAX_DEPTH   64
@@ -68,6 +69,9 @@ int leaf_parse_reply(const char *buf, int index, leaf_shape_t shape, leaf_values
 /* ---- warren_agent:collect/1 ---------------------------------------------------------- */
 
 #define LEAF_COLLECT_MAX_ITEMS 4096    /* elements of Metrics, and of Info */
+/* The system monitor events whose counts collect's Info carries, in this order. */
+#define LEAF_SYSMON_COUNT 3
+extern const char *const leaf_sysmon_names[LEAF_SYSMON_COUNT];  /* long_gc, large_heap, busy_dist_port */
 
 typedef struct {
     int    metric;                     /* index into wr_metric_defs */
@@ -78,6 +82,9 @@ typedef struct {
 typedef struct {
     leaf_metric_value_t *v;
     size_t cap, n;
+    int16_t *hint;       /* optional (NULL: none): metric + 1 seen at each position of Metrics,
+                          * kept by the caller across replies (0: unknown); hint_cap entries */
+    size_t hint_cap;
     size_t unknown;      /* {Name, Value} with a valid name that is not in the catalogue */
     size_t bad;          /* elements that are not {Binary name, integer | float}, bad names,
                           * duplicates, values over 64 bits or past cap */
@@ -85,6 +92,8 @@ typedef struct {
     char   maxq_pid[32];
     char   maxq_name[256];
     double maxq_len;
+    int    has_sysmon;   /* Info held {system_monitor, [{Event, Count}]} (leaf_alarms.c) */
+    double sysmon[LEAF_SYSMON_COUNT];   /* its counts since the agent started (0: absent) */
 } leaf_collect_t;
 
 /* Parses the agent's collect reply (validated by leaf_parse_envelope) at index:

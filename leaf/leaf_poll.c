@@ -124,6 +124,7 @@ void leaf_poll_tick(leaf_t *lf)
 {
     int64_t now_mono = wr_mono_ms(), now_wall = wr_wall_ms();
     aggregate_pending(lf);
+    leaf_alarms_eval(lf, now_wall);     /* this round's samples, before the flush */
     size_t written = leaf_samples_flush(lf);
     lf->samples_per_s = (double)written / lf->cfg.interval;
     leaf_up_send_delta(lf);

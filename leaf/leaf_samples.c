@@ -1,16 +1,24 @@
-/* leaf_samples: the leaf's raw history in LMDB (DESIGN section 7).
- *   series : "node\0metric"            -> be32 series id (ids from 1; kept in memory too)
- *   samples: be32(series id) be64(ts)  -> be64(IEEE-754 bits of the value)
- *   meta   : "next_series_id"          -> be32
- *   history: downsampled tiers (leaf_hist.c, leaf_hist.h)
- * Samples are buffered per interval and written, with the tier points that closed, in one
- * write txn per poll tick. Retention (once a minute) deletes raw samples older than
- * store.retention and tier points older than their keep. Size: when the raw samples' estimated
- * size passes store.max_mb, the oldest samples of all series (by time) are pruned down to 90%
- * of it (counted, logged at most once a minute). A full map never kills the leaf: the write is
- * aborted, the oldest 10% of every series is pruned (counted, logged), and the write is retried
- * once; if it still fails the batch is dropped and counted. */
+/* leaf_samples: the leaf's raw history in LMDB (DESIGN section 7), stored as rows: one record
+ * per (node, poll) holding all the node's values of that poll.
+ *   nodes: node name                    -> be32 node sid (ids from 1)
+ *   raw  : be32(node sid) be64(ts ms)   -> varint n, then n x (varint metric code, num value)
+ *   meta : "next_series_id"             -> be32 (the next node sid)
+ *          "mc:" metric name            -> be16 metric code (assigned once, from 1, never reused)
+ *   tiers: downsampled history rows (leaf_hist.c, leaf_hist.h)
+ * Metric codes are persisted so that a build with a different catalogue reads old rows right
+ * (a code whose name this build lacks is skipped). A "num" is an integral double within +-2^53
+ * as varint(zigzag << 1), else 0x01 and 8 bytes of IEEE-754 bits: most values take 1..5 bytes.
+ * Samples are buffered per interval and written, with the tier rows that closed, in one write
+ * txn per poll tick: the pending samples are grouped by node (a counting sort) and by ts, so
+ * an interval costs one put per node. A row for a (node, ts) already on disk (a late reply)
+ * is merged, not replaced. Retention (once a minute) deletes rows older than store.retention
+ * and tier rows older than their keep. Size: when the raw rows' estimated size passes
+ * store.max_mb, the oldest rows of all nodes (by time) are pruned down to 90% of it (counted in
+ * samples, logged at most once a minute). A full map never kills the leaf: the write is
+ * aborted, the oldest 10% of every node's rows are pruned (counted, logged), and the write is
+ * retried once; if it still fails the batch is dropped and counted. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +29,146 @@
 #include "wr_time.h"
 
 #define LEAF_PENDING_MAX  (4u << 20)       /* samples buffered between two ticks */
-#define LEAF_QUERY_LIMIT_MAX 100000
-/* Estimated LMDB cost of one raw sample: 30 bytes of node header, key, value and page index
- * in leaf pages that stay about half full (a series grows in the middle of the tree, so its
- * pages split in two and the left half is never refilled), plus branch pages. Measured with
- * 258 metrics x 3..100 nodes: 61..80 bytes per sample of the environment's high-water mark. */
-#define LEAF_RAW_SAMPLE_BYTES 64
+#define LEAF_CODES_MAX    65535
+/* Estimated LMDB cost of one raw row beyond its value: 8 bytes of node header, 12 of key, 2 of
+ * page index; rows land in the middle of the tree (one node's range), so leaf pages split in
+ * two and stay about 2/3 full: x 3/2. */
+#define LEAF_ROW_OVERHEAD 22
 #define LEAF_DB_SAMPLES_IDX   1    /* order of dbs[] in leaf_samples_open */
+#define ROW_MAX (10 + LEAF_METRICS_MAX * (3 + LEAF_NUM_MAX))
 static const char META_NEXT_SID[] = "next_series_id";
+static const char META_CODE[] = "mc:";
 static int64_t size_log_ms;         /* last "pruned for size" log line (wall ms) */
 static uint64_t size_log_count;     /* pruned since */
+
+struct leaf_rows {
+    uint16_t code_of[LEAF_METRICS_MAX];    /* metric -> code */
+    int16_t *metric_of;                    /* code -> metric or -1; n_codes entries */
+    size_t   n_codes;
+    uint32_t *start;                       /* n_nodes + 1: counting sort of the pending samples */
+    uint32_t *perm;
+    size_t   cap_perm;
+    uint32_t stamp[LEAF_METRICS_MAX], gen; /* a row being built: metrics present */
+    double   val[LEAF_METRICS_MAX];
+    uint16_t list[LEAF_METRICS_MAX];
+    size_t   n_list;
+    uint8_t  buf[ROW_MAX];
+    uint64_t rows_written, vbytes_written; /* for the size estimate */
+};
+
+/* ---- encoding ------------------------------------------------------------------------ */
+
+size_t leaf_rows_put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+int leaf_rows_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (unsigned s = 0; s < 64 && *p < end; s += 7) {
+        uint8_t b = *(*p)++;
+        r |= (uint64_t)(b & 0x7f) << s;
+        if (!(b & 0x80)) {
+            *v = r;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+size_t leaf_rows_put_num(uint8_t *p, double v)
+{
+    if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == (double)(int64_t)v &&
+        !(v == 0 && signbit(v))) {
+        int64_t i = (int64_t)v;
+        uint64_t z = ((uint64_t)i << 1) ^ (uint64_t)(i >> 63);
+        return leaf_rows_put_varint(p, z << 1);
+    }
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    p[0] = 1;
+    wr_store_be64(p + 1, bits);
+    return 9;
+}
+
+int leaf_rows_get_num(const uint8_t **p, const uint8_t *end, double *v)
+{
+    uint64_t x;
+    if (leaf_rows_get_varint(p, end, &x) != 0)
+        return -1;
+    if (x & 1) {
+        if (x != 1 || end - *p < 8)
+            return -1;
+        uint64_t bits = wr_store_get_be64(*p);
+        memcpy(v, &bits, 8);
+        *p += 8;
+        return 0;
+    }
+    uint64_t z = x >> 1;
+    *v = (double)((int64_t)(z >> 1) ^ -(int64_t)(z & 1));
+    return 0;
+}
+
+uint32_t leaf_rows_code(const leaf_t *lf, uint32_t metric)
+{
+    return metric < LEAF_METRICS_MAX ? lf->rows->code_of[metric] : 0;
+}
+
+int leaf_rows_metric(const leaf_t *lf, uint64_t code)
+{
+    return code < lf->rows->n_codes ? lf->rows->metric_of[code] : -1;
+}
+
+int leaf_rows_find(const void *val, size_t vlen, uint32_t code, double *out)
+{
+    const uint8_t *p = val, *end = p + vlen;
+    uint64_t n, c;
+    if (leaf_rows_get_varint(&p, end, &n) != 0)
+        return -1;
+    for (uint64_t k = 0; k < n; k++) {
+        double v;
+        if (leaf_rows_get_varint(&p, end, &c) != 0 || leaf_rows_get_num(&p, end, &v) != 0)
+            return -1;
+        if (c == code) {
+            *out = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int leaf_rows_each(const leaf_t *lf, const void *val, size_t vlen,
+                   void (*fn)(void *ud, uint32_t metric, double v), void *ud)
+{
+    const uint8_t *p = val, *end = p + vlen;
+    uint64_t n, c;
+    if (leaf_rows_get_varint(&p, end, &n) != 0)
+        return -1;
+    for (uint64_t k = 0; k < n; k++) {
+        double v;
+        if (leaf_rows_get_varint(&p, end, &c) != 0 || leaf_rows_get_num(&p, end, &v) != 0)
+            return -1;
+        int m = leaf_rows_metric(lf, c);
+        if (m >= 0)
+            fn(ud, (uint32_t)m, v);
+    }
+    return 0;
+}
+
+/* Samples in a stored row (its first varint; 0 if corrupt). */
+static uint64_t row_count(const void *val, size_t vlen)
+{
+    const uint8_t *p = val;
+    uint64_t n;
+    return leaf_rows_get_varint(&p, p + vlen, &n) == 0 ? n : 0;
+}
 
 static void sample_key(uint8_t key[12], uint32_t sid, int64_t ts)
 {
@@ -38,89 +176,148 @@ static void sample_key(uint8_t key[12], uint32_t sid, int64_t ts)
     wr_store_be64(key + 4, (uint64_t)(ts < 0 ? 0 : ts));
 }
 
-static int load_series(leaf_t *lf)
-{
-    wr_txn_t *txn = NULL;
-    int rc = wr_store_begin(lf->store, 0, &txn);
-    if (rc)
-        return rc;
-    const void *val;
-    size_t vlen;
-    lf->next_sid = 1;
-    if (wr_store_get(txn, lf->db_meta, META_NEXT_SID, sizeof META_NEXT_SID - 1, &val, &vlen) == 0 && vlen == 4)
-        lf->next_sid = wr_store_get_be32(val);
-    if (lf->next_sid == 0)
-        lf->next_sid = 1;
-    wr_store_abort(&txn);
-    return 0;
-}
+/* ---- open: node sids and metric codes ------------------------------------------------- */
 
 typedef struct {
     leaf_t  *lf;
     size_t   known, foreign;
 } series_load_t;
 
-static int visit_series(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+static int visit_node(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 {
     series_load_t *sl = ud;
-    const char *k = key;
-    const char *nul = memchr(k, '\0', klen);
-    if (!nul || vlen != 4)
-        return 0;
+    if (vlen != 4 || memchr(key, '\0', klen))
+        return 0;                              /* not a node (an older layout's series) */
     uint32_t sid = wr_store_get_be32(val);
     if (sid >= sl->lf->next_sid)
         sl->lf->next_sid = sid + 1;
-    char metric[WR_METRIC_NAME_MAX];
-    size_t mlen = klen - (size_t)(nul + 1 - k);
-    leaf_node_t *n = leaf_node_find(sl->lf, k, (size_t)(nul - k));
-    if (!n || mlen >= sizeof metric) {
+    leaf_node_t *n = leaf_node_find(sl->lf, key, klen);
+    if (!n) {
         sl->foreign++;
         return 0;
     }
-    memcpy(metric, nul + 1, mlen);
-    metric[mlen] = '\0';
-    int m = wr_metric_find(metric);
-    if (m < 0) {
-        sl->foreign++;
-        return 0;
-    }
-    n->series[m] = sid;
+    n->sid = sid;
+    n->row_ts = 0;
     sl->known++;
     return 0;
 }
 
+static int visit_code(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    leaf_t *lf = ud;
+    struct leaf_rows *r = lf->rows;
+    char name[WR_METRIC_NAME_MAX];
+    size_t pl = sizeof META_CODE - 1;
+    if (vlen != 2 || klen <= pl || klen - pl >= sizeof name)
+        return 0;
+    uint32_t code = ((uint32_t)((const uint8_t *)val)[0] << 8) | ((const uint8_t *)val)[1];
+    if (code == 0)
+        return 0;
+    memcpy(name, (const char *)key + pl, klen - pl);
+    name[klen - pl] = '\0';
+    if (code >= r->n_codes) {
+        int16_t *mo = realloc(r->metric_of, (code + 1) * sizeof *mo);
+        if (!mo)
+            return WR_ENOMEM;
+        for (size_t c = r->n_codes; c <= code; c++)
+            mo[c] = -1;
+        r->metric_of = mo;
+        r->n_codes = code + 1;
+    }
+    int m = wr_metric_find(name);
+    r->metric_of[code] = (int16_t)m;
+    if (m >= 0 && m < LEAF_METRICS_MAX)
+        r->code_of[m] = (uint16_t)code;
+    return 0;
+}
+
+/* Reads the metric codes and gives every metric of this build's catalogue one (persisted). */
+static int load_codes(leaf_t *lf)
+{
+    struct leaf_rows *r = lf->rows;
+    r->n_codes = 1;
+    r->metric_of = malloc(sizeof *r->metric_of);
+    if (!r->metric_of)
+        return WR_ENOMEM;
+    r->metric_of[0] = -1;
+    wr_txn_t *txn = NULL;
+    int rc = wr_store_begin(lf->store, 1, &txn);
+    if (rc)
+        return rc;
+    rc = wr_store_scan(txn, lf->db_meta, META_CODE, sizeof META_CODE - 1, "mc;", 3, visit_code, lf);
+    size_t nm = wr_metric_count < LEAF_METRICS_MAX ? wr_metric_count : LEAF_METRICS_MAX, added = 0;
+    for (size_t m = 0; rc == 0 && m < nm; m++) {
+        if (r->code_of[m])
+            continue;
+        if (r->n_codes > LEAF_CODES_MAX) {
+            rc = WR_EFULL;
+            break;
+        }
+        int16_t *mo = realloc(r->metric_of, (r->n_codes + 1) * sizeof *mo);
+        if (!mo) {
+            rc = WR_ENOMEM;
+            break;
+        }
+        r->metric_of = mo;
+        uint32_t code = (uint32_t)r->n_codes++;
+        mo[code] = (int16_t)m;
+        r->code_of[m] = (uint16_t)code;
+        char key[sizeof META_CODE + WR_METRIC_NAME_MAX];
+        size_t nl = strlen(wr_metric_defs[m].name);
+        memcpy(key, META_CODE, sizeof META_CODE - 1);
+        memcpy(key + sizeof META_CODE - 1, wr_metric_defs[m].name, nl);
+        uint8_t v[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+        rc = wr_store_put(txn, lf->db_meta, key, sizeof META_CODE - 1 + nl, v, 2);
+        added++;
+    }
+    if (rc == 0 && added)
+        rc = wr_store_commit(&txn);
+    else
+        wr_store_abort(&txn);
+    return rc;
+}
+
 int leaf_samples_open(leaf_t *lf, char *err, size_t errlen)
 {
-    static const char *const dbs[] = {"series", "samples", "meta", "history", NULL};
+    static const char *const dbs[] = {"nodes", "raw", "meta", "tiers", LEAF_EVENTS_DBS, NULL};
     lf->store = wr_store_open(lf->cfg.store_path, (uint64_t)lf->cfg.map_size_mb << 20, dbs, err, errlen);
     if (!lf->store)
         return WR_ESTORE;
-    lf->db_series = wr_store_db(lf->store, "series");
-    lf->db_samples = wr_store_db(lf->store, "samples");
+    lf->db_series = wr_store_db(lf->store, "nodes");
+    lf->db_samples = wr_store_db(lf->store, "raw");
     lf->db_meta = wr_store_db(lf->store, "meta");
-    lf->db_hist = wr_store_db(lf->store, "history");
-    int rc = load_series(lf);
+    lf->db_hist = wr_store_db(lf->store, "tiers");
+    lf->rows = calloc(1, sizeof *lf->rows);
+    int rc = lf->rows ? 0 : WR_ENOMEM;
     if (rc == 0) {
-        series_load_t sl = {lf, 0, 0};
+        lf->rows->start = calloc(lf->n_nodes + 1, sizeof *lf->rows->start);
+        rc = lf->rows->start ? load_codes(lf) : WR_ENOMEM;
+    }
+    series_load_t sl = {lf, 0, 0};
+    if (rc == 0) {
         wr_txn_t *txn = NULL;
         if ((rc = wr_store_begin(lf->store, 0, &txn)) == 0) {
-            rc = wr_store_scan(txn, lf->db_series, NULL, 0, NULL, 0, visit_series, &sl);
+            const void *val;
+            size_t vlen;
+            lf->next_sid = 1;
+            if (wr_store_get(txn, lf->db_meta, META_NEXT_SID, sizeof META_NEXT_SID - 1, &val, &vlen) == 0 &&
+                vlen == 4 && wr_store_get_be32(val) > 0)
+                lf->next_sid = wr_store_get_be32(val);
+            rc = wr_store_scan(txn, lf->db_series, NULL, 0, NULL, 0, visit_node, &sl);
             if (rc == 0 && (rc = leaf_hist_open(lf)) == 0)
                 rc = leaf_hist_rebuild(lf, txn);
             wr_store_abort(&txn);
         }
-        if (rc == 0)
-            WR_INFO("store %s: %zu series of watched nodes, %zu of others kept for retention",
-                    lf->cfg.store_path, sl.known, sl.foreign);
     }
-    if (rc) {
-        snprintf(err, errlen, "store %s: reading series: %s", lf->cfg.store_path,
-                 wr_store_last_error(lf->store));
-        leaf_hist_close(lf);
-        wr_store_destroy(&lf->store);
-        return rc;
+    if (rc == 0) {
+        WR_INFO("store %s: %zu watched nodes with history, %zu others kept for retention, %zu metric codes",
+                lf->cfg.store_path, sl.known, sl.foreign, lf->rows->n_codes - 1);
+        return 0;
     }
-    return 0;
+    snprintf(err, errlen, "store %s: reading nodes and metric codes: %s %s", lf->cfg.store_path,
+             wr_strerror(rc), wr_store_last_error(lf->store));
+    leaf_samples_close(lf);
+    return rc;
 }
 
 void leaf_samples_close(leaf_t *lf)
@@ -134,6 +331,13 @@ void leaf_samples_close(leaf_t *lf)
                 (unsigned long long)lf->hist_late);
     leaf_hist_close(lf);
     wr_store_destroy(&lf->store);
+    if (lf->rows) {
+        free(lf->rows->metric_of);
+        free(lf->rows->start);
+        free(lf->rows->perm);
+        free(lf->rows);
+        lf->rows = NULL;
+    }
     free(lf->pending);
     lf->pending = NULL;
     lf->n_pending = lf->cap_pending = 0;
@@ -154,31 +358,141 @@ void leaf_samples_add(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts_ms,
     lf->pending[lf->n_pending++] = (leaf_sample_t){node, metric, ts_ms, v};
 }
 
+/* ---- writing ------------------------------------------------------------------------- */
+
 static void rollback_sids(leaf_t *lf, uint32_t saved)
 {
     for (size_t i = 0; i < lf->n_nodes; i++)
-        for (size_t m = 0; m < wr_metric_count; m++)
-            if (lf->nodes[i].series[m] >= saved)
-                lf->nodes[i].series[m] = 0;
+        if (lf->nodes[i].sid >= saved)
+            lf->nodes[i].sid = 0;
     lf->next_sid = saved;
 }
 
-int leaf_samples_sid(leaf_t *lf, wr_txn_t *txn, uint32_t node, uint32_t metric, uint32_t *sid)
+int leaf_samples_sid(leaf_t *lf, wr_txn_t *txn, uint32_t node, uint32_t *sid)
 {
     leaf_node_t *n = &lf->nodes[node];
-    *sid = n->series[metric];
+    *sid = n->sid;
     if (*sid)
         return 0;
-    char key[WR_NODE_NAME_MAX + WR_METRIC_NAME_MAX];
-    size_t nl = strlen(n->name), ml = strlen(wr_metric_defs[metric].name);
-    memcpy(key, n->name, nl + 1);
-    memcpy(key + nl + 1, wr_metric_defs[metric].name, ml);
     uint8_t v[4];
     uint32_t id = lf->next_sid++;
     wr_store_be32(v, id);
-    int rc = wr_store_put(txn, lf->db_series, key, nl + 1 + ml, v, 4);
-    if (rc == 0)
-        *sid = n->series[metric] = id;
+    int rc = wr_store_put(txn, lf->db_series, n->name, strlen(n->name), v, 4);
+    if (rc == 0) {
+        *sid = n->sid = id;
+        n->row_ts = 0;
+    }
+    return rc;
+}
+
+static void row_value(struct leaf_rows *r, uint32_t metric, double v)
+{
+    if (r->stamp[metric] != r->gen) {
+        r->stamp[metric] = r->gen;
+        r->list[r->n_list++] = (uint16_t)metric;
+    }
+    r->val[metric] = v;
+}
+
+static void merge_old(void *ud, uint32_t metric, double v)
+{
+    struct leaf_rows *r = ud;
+    if (metric < LEAF_METRICS_MAX && r->stamp[metric] != r->gen)   /* the new value wins */
+        row_value(r, metric, v);
+}
+
+/* Writes the row (node, ts) of pending samples perm[a..b) (all of that node and ts). */
+static int put_row(leaf_t *lf, wr_txn_t *txn, uint32_t node, int64_t ts, size_t a, size_t b)
+{
+    struct leaf_rows *r = lf->rows;
+    leaf_node_t *n = &lf->nodes[node];
+    uint32_t sid;
+    int rc = leaf_samples_sid(lf, txn, node, &sid);
+    if (rc)
+        return rc;
+    if (++r->gen == 0) {
+        memset(r->stamp, 0, sizeof r->stamp);
+        r->gen = 1;
+    }
+    r->n_list = 0;
+    for (size_t k = a; k < b; k++) {
+        const leaf_sample_t *s = &lf->pending[r->perm[k]];
+        if (s->metric < LEAF_METRICS_MAX && r->code_of[s->metric])
+            row_value(r, s->metric, s->value);
+    }
+    uint8_t key[12];
+    sample_key(key, sid, ts);
+    if (n->row_ts == 0 || ts <= n->row_ts) {   /* maybe on disk already: merge */
+        const void *old;
+        size_t olen;
+        if (wr_store_get(txn, lf->db_samples, key, sizeof key, &old, &olen) == 0)
+            (void)leaf_rows_each(lf, old, olen, merge_old, r);
+    }
+    size_t len = leaf_rows_put_varint(r->buf, r->n_list);
+    for (size_t k = 0; k < r->n_list; k++) {
+        uint32_t m = r->list[k];
+        len += leaf_rows_put_varint(r->buf + len, r->code_of[m]);
+        len += leaf_rows_put_num(r->buf + len, r->val[m]);
+    }
+    if ((rc = wr_store_put(txn, lf->db_samples, key, sizeof key, r->buf, len)) == 0) {
+        if (ts > n->row_ts)
+            n->row_ts = ts;
+        r->rows_written++;
+        r->vbytes_written += len;
+    }
+    return rc;
+}
+
+/* Groups the pending samples by node (counting sort, arrival order kept) and each node's by
+ * ts, one put per (node, ts). */
+static int write_rows(leaf_t *lf, wr_txn_t *txn)
+{
+    struct leaf_rows *r = lf->rows;
+    size_t nn = lf->n_nodes;
+    if (r->cap_perm < lf->n_pending) {
+        uint32_t *p = realloc(r->perm, lf->cap_pending * sizeof *p);
+        if (!p)
+            return WR_ENOMEM;
+        r->perm = p;
+        r->cap_perm = lf->cap_pending;
+    }
+    memset(r->start, 0, (nn + 1) * sizeof *r->start);
+    for (size_t i = 0; i < lf->n_pending; i++)
+        if (lf->pending[i].node < nn)
+            r->start[lf->pending[i].node + 1]++;
+    for (size_t i = 0; i < nn; i++)
+        r->start[i + 1] += r->start[i];
+    for (size_t i = 0; i < lf->n_pending; i++)
+        if (lf->pending[i].node < nn)
+            r->perm[r->start[lf->pending[i].node]++] = (uint32_t)i;
+    /* start[node] is now the end of node's slice, the start of the next */
+    int rc = 0;
+    for (size_t node = 0, a = 0; node < nn && rc == 0; a = r->start[node], node++) {
+        size_t b = r->start[node];
+        if (a == b)
+            continue;
+        /* usually one ts; otherwise a stable insertion sort by ts */
+        int sorted = 1;
+        for (size_t k = a + 1; k < b && sorted; k++)
+            sorted = lf->pending[r->perm[k]].ts_ms == lf->pending[r->perm[a]].ts_ms;
+        for (size_t k = a + 1; !sorted && k < b; k++) {
+            uint32_t x = r->perm[k];
+            size_t j = k;
+            while (j > a && lf->pending[r->perm[j - 1]].ts_ms > lf->pending[x].ts_ms) {
+                r->perm[j] = r->perm[j - 1];
+                j--;
+            }
+            r->perm[j] = x;
+        }
+        for (size_t g = a; g < b && rc == 0;) {
+            int64_t ts = lf->pending[r->perm[g]].ts_ms;
+            size_t e = g + 1;
+            while (e < b && lf->pending[r->perm[e]].ts_ms == ts)
+                e++;
+            rc = put_row(lf, txn, (uint32_t)node, ts, g, e);
+            g = e;
+        }
+    }
     return rc;
 }
 
@@ -189,18 +503,8 @@ static int write_batch(leaf_t *lf)
     int rc = wr_store_begin(lf->store, 1, &txn);
     if (rc)
         return rc;
-    for (size_t i = 0; i < lf->n_pending && rc == 0; i++) {
-        const leaf_sample_t *s = &lf->pending[i];
-        uint32_t sid;
-        if ((rc = leaf_samples_sid(lf, txn, s->node, s->metric, &sid)) != 0)
-            break;
-        uint8_t key[12], val[8];
-        uint64_t bits;
-        memcpy(&bits, &s->value, 8);
-        sample_key(key, sid, s->ts_ms);
-        wr_store_be64(val, bits);
-        rc = wr_store_put(txn, lf->db_samples, key, sizeof key, val, sizeof val);
-    }
+    if (lf->n_pending)
+        rc = write_rows(lf, txn);
     if (rc == 0)
         rc = leaf_hist_write(lf, txn);
     if (rc == 0 && lf->next_sid != saved) {
@@ -217,16 +521,41 @@ static int write_batch(leaf_t *lf)
     return rc;
 }
 
+typedef struct {
+    uint64_t rows, samples, max;
+} count_t;
+
 static int count_visit(void *ud, const void *k, size_t kl, const void *v, size_t vl)
 {
-    (void)k; (void)kl; (void)v; (void)vl;
-    (*(uint64_t *)ud)++;
-    return 0;
+    (void)k; (void)kl;
+    count_t *c = ud;
+    c->rows++;
+    c->samples += row_count(v, vl);
+    return c->max && c->rows >= c->max ? 1 : 0;
 }
 
-/* Deletes the oldest 10% (at least one) of every series. In a full map even a delete needs
+/* Deletes rows [from, to) of db, at most max (0: all), adding their samples to *samples. */
+static int delete_counted(wr_txn_t *txn, int db, const uint8_t *from, size_t fl, const uint8_t *to,
+                          size_t tl, uint64_t max, uint64_t *rows, uint64_t *samples)
+{
+    count_t c = {0, 0, max};
+    int rc = wr_store_scan(txn, db, from, fl, to, tl, count_visit, &c);
+    if (rc < 0)
+        return rc;
+    if (c.rows == 0)
+        return 0;
+    uint64_t del = 0;
+    rc = wr_store_delete_range(txn, db, from, fl, to, tl, c.rows, &del);
+    if (rc == 0) {
+        *rows += del;
+        *samples += c.samples;
+    }
+    return rc;
+}
+
+/* Deletes the oldest 10% (at least one) of every node's rows. In a full map even a delete needs
  * fresh pages (copy-on-write), so it runs in small txns, each committing pages the next can
- * reuse; the chunk shrinks when a txn still does not fit. Returns 0 or a WR_E code. */
+ * reuse; the chunk shrinks when a txn still does not fit. *pruned counts samples. */
 static int prune_oldest(leaf_t *lf, uint64_t *pruned)
 {
     *pruned = 0;
@@ -238,28 +567,27 @@ static int prune_oldest(leaf_t *lf, uint64_t *pruned)
     int rc = wr_store_begin(lf->store, 0, &txn);
     for (uint32_t sid = 1; rc == 0 && sid < nsid; sid++) {
         uint8_t from[4], to[4];
-        uint64_t count = 0;
+        count_t c = {0, 0, 0};
         wr_store_be32(from, sid);
         wr_store_be32(to, sid + 1);
-        rc = wr_store_scan(txn, lf->db_samples, from, 4, to, 4, count_visit, &count);
-        want[sid] = count ? (count / 10 ? count / 10 : 1) : 0;
+        rc = wr_store_scan(txn, lf->db_samples, from, 4, to, 4, count_visit, &c);
+        want[sid] = c.rows ? (c.rows / 10 ? c.rows / 10 : 1) : 0;
     }
     wr_store_abort(&txn);
-    uint64_t chunk = 512;
+    uint64_t chunk = 64;
     uint32_t sid = 1;
     while (rc == 0 && sid < nsid) {
-        uint64_t in_txn = 0, done = 0;
+        uint64_t in_txn = 0, rows = 0, samples = 0;
         rc = wr_store_begin(lf->store, 1, &txn);
         for (uint32_t s = sid; rc == 0 && s < nsid && in_txn < chunk; s++) {
             if (want[s] == 0)
                 continue;
             uint8_t from[4], to[4];
-            uint64_t del = 0, max = want[s] < chunk - in_txn ? want[s] : chunk - in_txn;
+            uint64_t max = want[s] < chunk - in_txn ? want[s] : chunk - in_txn;
             wr_store_be32(from, s);
             wr_store_be32(to, s + 1);
-            rc = wr_store_delete_range(txn, lf->db_samples, from, 4, to, 4, max, &del);
+            rc = delete_counted(txn, lf->db_samples, from, 4, to, 4, max, &rows, &samples);
             in_txn += max;
-            done += del;
         }
         if (rc == 0)
             rc = wr_store_commit(&txn);
@@ -277,7 +605,7 @@ static int prune_oldest(leaf_t *lf, uint64_t *pruned)
         if (rc)
             break;
         /* committed: take the deleted counts off the wants, in order */
-        *pruned += done;
+        *pruned += samples;
         uint64_t left = in_txn;
         while (sid < nsid && left > 0) {
             uint64_t t = want[sid] < left ? want[sid] : left;
@@ -309,7 +637,7 @@ static int span_first(void *ud, const void *key, size_t klen, const void *v, siz
     return 1;
 }
 
-/* Oldest and newest raw sample over all series (INT64_MAX, INT64_MIN when none). */
+/* Oldest and newest raw row over all nodes (INT64_MAX, INT64_MIN when none). */
 static int raw_span(leaf_t *lf, span_t *sp)
 {
     sp->oldest = INT64_MAX;
@@ -330,37 +658,46 @@ static int raw_span(leaf_t *lf, span_t *sp)
     return rc;
 }
 
-/* Deletes raw samples older than cutoff in every series (txns of 1024 series). */
+/* Deletes raw rows older than cutoff of every node (txns of 256 nodes); *deleted counts
+ * samples. */
 static int delete_raw_before(leaf_t *lf, int64_t cutoff, uint64_t *deleted)
 {
     *deleted = 0;
     int rc = 0;
     for (uint32_t sid = 1; rc == 0 && sid < lf->next_sid;) {
         wr_txn_t *txn = NULL;
-        uint64_t in_txn = 0;
+        uint64_t rows = 0, samples = 0;
         if ((rc = wr_store_begin(lf->store, 1, &txn)) != 0)
             break;
-        for (uint32_t k = 0; rc == 0 && k < 1024 && sid < lf->next_sid; k++, sid++) {
+        for (uint32_t k = 0; rc == 0 && k < 256 && sid < lf->next_sid; k++, sid++) {
             uint8_t from[12], to[12];
-            uint64_t del = 0;
             sample_key(from, sid, 0);
             sample_key(to, sid, cutoff);
-            rc = wr_store_delete_range(txn, lf->db_samples, from, sizeof from, to, sizeof to, 0, &del);
-            in_txn += del;
+            rc = delete_counted(txn, lf->db_samples, from, sizeof from, to, sizeof to, 0, &rows, &samples);
         }
         if (rc == 0)
             rc = wr_store_commit(&txn);
         else
             wr_store_abort(&txn);
         if (rc == 0)
-            *deleted += in_txn;
+            *deleted += samples;
     }
     return rc;
 }
 
-/* Retention by size: when the raw samples' estimated size is over store.max_mb, deletes the
- * oldest samples of all series, by time, down to 90% of it (assuming an even rate over the
- * span kept; repeated a few times if not enough went). Counted in samples_pruned_size. */
+/* The estimated size of `rows` raw rows (0 before this process wrote any: no estimate). */
+static uint64_t raw_estimate(const leaf_t *lf, uint64_t rows)
+{
+    const struct leaf_rows *r = lf->rows;
+    if (!r || r->rows_written == 0)
+        return 0;
+    double per = ((double)r->vbytes_written / (double)r->rows_written + LEAF_ROW_OVERHEAD) * 1.5;
+    return (uint64_t)((double)rows * per);
+}
+
+/* Retention by size: when the raw rows' estimated size is over store.max_mb, deletes the
+ * oldest rows of all nodes, by time, down to 90% of it (assuming an even rate over the span
+ * kept; repeated a few times if not enough went). Counted in samples_pruned_size. */
 static void enforce_size(leaf_t *lf)
 {
     if (lf->cfg.max_mb <= 0 || !lf->store)
@@ -371,14 +708,14 @@ static void enforce_size(leaf_t *lf)
         wr_store_info_t info;
         if ((rc = wr_store_info(lf->store, &info)) != 0)
             break;
-        uint64_t entries = info.entries[LEAF_DB_SAMPLES_IDX];
-        if (entries * LEAF_RAW_SAMPLE_BYTES <= cap)
+        uint64_t entries = info.entries[LEAF_DB_SAMPLES_IDX], est = raw_estimate(lf, entries);
+        if (est <= cap)
             break;
-        uint64_t target = cap / LEAF_RAW_SAMPLE_BYTES * 9 / 10;
+        uint64_t target = cap / 10 * 9;
         span_t sp;
         if ((rc = raw_span(lf, &sp)) != 0 || sp.oldest >= sp.newest)
             break;
-        double frac = (double)(entries - target) / (double)entries;
+        double frac = (double)(est - target) / (double)est;
         int64_t cutoff = sp.oldest + (int64_t)((double)(sp.newest - sp.oldest) * frac);
         if (cutoff <= sp.oldest)
             cutoff = sp.oldest + 1;
@@ -422,7 +759,7 @@ size_t leaf_samples_flush(leaf_t *lf)
             WR_ERROR("store %s full and pruning failed: %s (%s)", lf->cfg.store_path,
                      wr_strerror(prc), wr_store_last_error(lf->store));
         else
-            WR_WARN("store %s full (map_size_mb = %lld): pruned the oldest 10%% of every series, "
+            WR_WARN("store %s full (map_size_mb = %lld): pruned the oldest 10%% of every node's rows, "
                     "%llu samples (%llu in total)", lf->cfg.store_path, (long long)lf->cfg.map_size_mb,
                     (unsigned long long)pruned, (unsigned long long)lf->samples_pruned);
         rc = write_batch(lf);
@@ -459,202 +796,4 @@ void leaf_samples_retention(leaf_t *lf)
                  lf->cfg.retention);
     leaf_hist_retention(lf, now);
     enforce_size(lf);
-}
-
-/* ---- queries ------------------------------------------------------------------------ */
-
-typedef struct {
-    int64_t *ts;
-    double  *v;
-    size_t   n, limit;
-} collect_t;
-
-static int collect_visit(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
-{
-    collect_t *c = ud;
-    if (klen != 12 || vlen != 8)
-        return 0;
-    uint64_t bits = wr_store_get_be64(val);
-    double v;
-    memcpy(&v, &bits, 8);
-    c->ts[c->n] = (int64_t)wr_store_get_be64((const uint8_t *)key + 4);
-    c->v[c->n] = v;
-    return ++c->n >= c->limit ? 1 : 0;
-}
-
-/* A time: a number of ms (>= 0: absolute Unix ms; < 0: relative to now) or a duration string
- * ("1h" or "-1h": that long before now). */
-static int get_time(json_t *args, const char *key, int64_t now, int64_t *out, char *err, size_t errlen)
-{
-    json_t *j = json_object_get(args, key);
-    int64_t d;
-    if (!j || json_is_null(j))
-        return 0;
-    if (json_is_integer(j))
-        *out = (int64_t)json_integer_value(j);
-    else if (json_is_real(j) && json_real_value(j) > -9.2e18 && json_real_value(j) < 9.2e18)
-        *out = (int64_t)json_real_value(j);
-    else if (json_is_string(j) &&
-             leaf_hist_parse_duration(json_string_value(j) + (json_string_value(j)[0] == '-'), &d) == 0) {
-        *out = now - d;
-        return 0;
-    } else {
-        snprintf(err, errlen, "args: %s must be a number of ms or a duration like \"1h\"%s%.40s%s",
-                 key, json_is_string(j) ? " (got \"" : "", json_is_string(j) ? json_string_value(j) : "",
-                 json_is_string(j) ? "\")" : "");
-        return WR_EINVAL;
-    }
-    if (*out < 0)
-        *out = now + *out < 0 ? 0 : now + *out;
-    return 0;
-}
-
-static int get_step(json_t *args, int64_t *out, char *err, size_t errlen)
-{
-    json_t *j = json_object_get(args, "step");
-    if (!j || json_is_null(j))
-        return 0;
-    if (json_is_integer(j) && json_integer_value(j) > 0 && json_integer_value(j) <= 100LL * 366 * 86400 * 1000) {
-        *out = (int64_t)json_integer_value(j);
-        return 0;
-    }
-    if (json_is_string(j) && leaf_hist_parse_duration(json_string_value(j), out) == 0)
-        return 0;
-    snprintf(err, errlen, "args: step must be a positive number of ms or a duration like \"1m\"%s%.40s%s",
-             json_is_string(j) ? " (got \"" : "", json_is_string(j) ? json_string_value(j) : "",
-             json_is_string(j) ? "\")" : "");
-    return WR_EINVAL;
-}
-
-/* The newest `limit` raw points in [since, until], ascending: [ts, value] for gauges,
- * [ts, value, rate] for counters (rate per second against the previous sample; null for the
- * first one or after a reset). */
-static int raw_points(leaf_t *lf, leaf_node_t *n, int m, int64_t since, int64_t until, int64_t limit,
-                      json_t *pts, int *truncated, char *err, size_t errlen)
-{
-    collect_t c = {NULL, NULL, 0, (size_t)limit + 1};
-    uint32_t sid = n->series[m];
-    int rc = 0, counter = wr_metric_defs[m].kind == WR_COUNTER;
-    *truncated = 0;
-    if (!sid || until < 0 || !lf->store)
-        return 0;
-    c.ts = malloc(c.limit * sizeof *c.ts);
-    c.v = malloc(c.limit * sizeof *c.v);
-    wr_txn_t *txn = NULL;
-    if (!c.ts || !c.v) {
-        rc = WR_ENOMEM;
-    } else if ((rc = wr_store_begin(lf->store, 0, &txn)) == 0) {
-        uint8_t from[12], to[12];
-        sample_key(from, sid, since);
-        if (until == INT64_MAX)
-            wr_store_be32(to, sid + 1);
-        else
-            sample_key(to, sid, until + 1);
-        rc = wr_store_scan_reverse(txn, lf->db_samples, from, sizeof from, to,
-                                   until == INT64_MAX ? 4 : sizeof to, collect_visit, &c);
-        wr_store_abort(&txn);
-    }
-    if (rc < 0) {
-        snprintf(err, errlen, "store: %s", wr_strerror(rc));
-    } else {
-        rc = 0;
-        size_t shown = c.n;
-        if (shown > (size_t)limit) {
-            shown = (size_t)limit;
-            *truncated = 1;
-        }
-        for (size_t i = shown; i-- > 0;) {
-            json_t *p = json_pack("[If]", (json_int_t)c.ts[i], c.v[i]);
-            if (p && counter) {
-                int ok = i + 1 < c.n && c.ts[i] > c.ts[i + 1] && c.v[i] >= c.v[i + 1];
-                json_array_append_new(p, ok ? json_real((c.v[i] - c.v[i + 1]) * 1000.0 /
-                                                        (double)(c.ts[i] - c.ts[i + 1]))
-                                            : json_null());
-            }
-            json_array_append_new(pts, p);
-        }
-    }
-    free(c.ts);
-    free(c.v);
-    return rc;
-}
-
-int leaf_samples_query(leaf_t *lf, leaf_node_t *n, const char *args, size_t args_len,
-                       char **result, char *err, size_t errlen)
-{
-    int64_t now = wr_wall_ms(), since = now - 3600 * 1000, until = now, limit = -1, step = 0;
-    json_error_t jerr;
-    json_t *a = args_len ? json_loadb(args, args_len, 0, &jerr) : json_object();
-    *result = NULL;
-    if (!a || !json_is_object(a)) {
-        snprintf(err, errlen, "args: not a JSON object%s%s", a ? "" : ": ", a ? "" : jerr.text);
-        json_decref(a);
-        return WR_EINVAL;
-    }
-    int rc = 0, m = -1;
-    json_t *jm = json_object_get(a, "metric");
-    json_t *jl = json_object_get(a, "limit");
-    if (!json_is_string(jm)) {
-        snprintf(err, errlen, "args: metric (a string) is required");
-        rc = WR_EINVAL;
-    } else if ((m = wr_metric_find(json_string_value(jm))) < 0) {
-        snprintf(err, errlen, "unknown metric %.100s", json_string_value(jm));
-        rc = WR_ENOTFOUND;
-    } else if ((rc = get_time(a, "since", now, &since, err, errlen)) != 0 ||
-               (rc = get_time(a, "until", now, &until, err, errlen)) != 0 ||
-               (rc = get_step(a, &step, err, errlen)) != 0) {
-        /* err set */
-    } else if (jl && !json_is_null(jl) &&
-               (!json_is_integer(jl) || json_integer_value(jl) < 1 ||
-                json_integer_value(jl) > (step ? LEAF_HIST_POINTS_MAX : LEAF_QUERY_LIMIT_MAX))) {
-        snprintf(err, errlen, "args: limit must be an integer in 1..%d%s",
-                 step ? LEAF_HIST_POINTS_MAX : LEAF_QUERY_LIMIT_MAX, step ? " with a step" : "");
-        rc = WR_EINVAL;
-    } else if (since > until) {
-        snprintf(err, errlen, "args: since (%lld) is after until (%lld)", (long long)since, (long long)until);
-        rc = WR_EINVAL;
-    }
-    if (rc == 0 && jl && json_is_integer(jl))
-        limit = json_integer_value(jl);
-    json_decref(a);
-    if (rc)
-        return rc;
-
-    const wr_metric_def_t *d = &wr_metric_defs[m];
-    json_t *pts = NULL;
-    int truncated = 0;
-    char tier[32] = "";
-    if (step) {
-        rc = leaf_hist_query(lf, n, m, since, until, step,
-                             limit > 0 ? (size_t)limit : LEAF_HIST_POINTS_MAX, &pts, tier, sizeof tier,
-                             &truncated, err, errlen);
-    } else {
-        pts = json_array();
-        rc = pts ? raw_points(lf, n, m, since, until, limit > 0 ? limit : 1000, pts, &truncated, err, errlen)
-                 : WR_ENOMEM;
-    }
-    if (rc) {
-        if (!pts)
-            snprintf(err, errlen, "out of memory");
-        json_decref(pts);
-        return rc;
-    }
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}", "node", n->name, "metric", d->name,
-                          "unit", d->unit, "kind", d->kind == WR_COUNTER ? "counter" : "gauge",
-                          "points", pts, "truncated", truncated);
-    if (o && step) {
-        json_object_set_new(o, "step", json_integer(step));
-        json_object_set_new(o, "tier", json_string(tier));
-        json_object_set_new(o, "since", json_integer(since));
-        json_object_set_new(o, "until", json_integer(until));
-        json_object_set_new(o, "values", json_string(d->kind == WR_COUNTER ? "rate" : "value"));
-    }
-    if (o)
-        *result = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!*result) {
-        snprintf(err, errlen, "out of memory building the result");
-        return WR_ENOMEM;
-    }
-    return 0;
 }

@@ -17,16 +17,27 @@ static const char *parent_name(leaf_t *lf, int i)
     return i >= 0 && (size_t)i < lf->cfg.n_parents ? lf->cfg.parents[i] : "?";
 }
 
-/* Builds the state message: every node (snapshot) or the dirty ones (delta). */
+/* Builds the state message: every node (snapshot) or the dirty ones (delta); only the nodes
+ * this leaf owns (leaf_group.c). snapshot == 2: an empty SNAPSHOT (no nodes, rollups or
+ * tiers), sent to a standby parent in failover mode so it keeps no stale copy of our nodes. */
 static void build_state(leaf_t *lf, int snapshot, wr_state_msg_t *msg, wr_tier_entry_t *tier)
 {
+    if (snapshot == 2) {
+        memset(msg, 0, sizeof *msg);
+        msg->interval_ms = (uint32_t)(lf->cfg.interval * 1000.0);
+        msg->at_ms = wr_wall_ms();
+        return;
+    }
     memset(msg, 0, sizeof *msg);
     msg->interval_ms = (uint32_t)(lf->cfg.interval * 1000.0);
     msg->at_ms = wr_wall_ms();
     size_t k = 0;
-    uint32_t up = 0;
+    uint32_t up = 0, owned = 0;
     for (size_t i = 0; i < lf->n_nodes; i++) {
         leaf_node_t *n = &lf->nodes[i];
+        if (!n->owned)
+            continue;
+        owned++;
         if (n->state == WR_NODE_UP)
             up++;
         if (!snapshot && !n->dirty)
@@ -46,19 +57,19 @@ static void build_state(leaf_t *lf, int snapshot, wr_state_msg_t *msg, wr_tier_e
     snprintf(tier->kind, sizeof tier->kind, "leaf");
     tier->parent = -1;
     tier->up = 1;
-    tier->nodes_total = (uint32_t)lf->n_nodes;
+    tier->nodes_total = owned;
     tier->nodes_up = up;
     tier->samples_per_s = lf->samples_per_s;
     msg->n_tiers = 1;
     msg->tiers = tier;
 }
 
-static int encode_state(leaf_t *lf, int type)
+static int encode_state(leaf_t *lf, int type, int empty)
 {
     wr_state_msg_t msg;
     wr_tier_entry_t tier;
     wr_envelope_t env;
-    build_state(lf, type == WR_MSG_SNAPSHOT, &msg, &tier);
+    build_state(lf, empty ? 2 : type == WR_MSG_SNAPSHOT, &msg, &tier);
     wr_envelope_next(&lf->origin, type, &env);
     /* State frames are numbered on their own counter (relay/tier.h): a DELTA is the last
      * DELTA + 1, a SNAPSHOT repeats the last DELTA's seq, so a parent sees a gap only when a
@@ -70,24 +81,54 @@ static int encode_state(leaf_t *lf, int type)
     return rc;
 }
 
-static void send_snapshot(leaf_t *lf, int parent)
+static void send_snapshot_ex(leaf_t *lf, int parent, int empty)
 {
-    if (encode_state(lf, WR_MSG_SNAPSHOT) != 0)
+    if (encode_state(lf, WR_MSG_SNAPSHOT, empty) != 0)
         return;
     int rc = wr_client_send_to(lf->cli, parent, wr_encoder_data(lf->enc), wr_encoder_size(lf->enc));
     if (rc) {
         lf->send_errors++;
         WR_WARN("SNAPSHOT to parent %s not sent: %s", parent_name(lf, parent), wr_strerror(rc));
     } else {
-        WR_DEBUG("SNAPSHOT (%zu nodes) sent to parent %s", lf->n_nodes, parent_name(lf, parent));
+        WR_DEBUG("%sSNAPSHOT sent to parent %s", empty ? "empty " : "", parent_name(lf, parent));
     }
+}
+
+static void send_snapshot(leaf_t *lf, int parent)
+{
+    send_snapshot_ex(lf, parent, 0);
+}
+
+static int failover_pair(const leaf_t *lf)
+{
+    return lf->cli && lf->cfg.parent_mode == WR_PARENTS_FAILOVER && lf->cfg.n_parents > 1;
+}
+
+/* Failover with several parents: only the active parent holds our state. When the active
+ * parent changes, the new one gets a SNAPSHOT and the old one (if still up) an empty SNAPSHOT,
+ * so a standby relay never streams a stale copy of our nodes upward. */
+static void check_active(leaf_t *lf)
+{
+    if (!failover_pair(lf))
+        return;
+    int a = wr_client_active(lf->cli), old = lf->up_active;
+    if (a == old)
+        return;
+    lf->up_active = a;
+    if (a >= 0) {
+        WR_INFO("active parent now %s", parent_name(lf, a));
+        send_snapshot(lf, a);
+    }
+    if (old >= 0 && wr_client_parent_up(lf->cli, old))
+        send_snapshot_ex(lf, old, 1);
 }
 
 void leaf_up_send_delta(leaf_t *lf)
 {
     if (!lf->cli)
         goto clear;
-    if (encode_state(lf, WR_MSG_DELTA) != 0)
+    check_active(lf);
+    if (encode_state(lf, WR_MSG_DELTA, 0) != 0)
         return;
     int rc = wr_client_send(lf->cli, wr_encoder_data(lf->enc), wr_encoder_size(lf->enc));
     if (rc == WR_EAGAIN) {
@@ -120,13 +161,24 @@ static void on_parent_up(void *ud, int parent)
 {
     leaf_t *lf = ud;
     WR_INFO("parent %s up", parent_name(lf, parent));
-    send_snapshot(lf, parent);
+    if (!failover_pair(lf)) {
+        send_snapshot(lf, parent);
+        leaf_events_parent_up(lf, parent);   /* after the state: resend unacknowledged events */
+        return;
+    }
+    if (parent == wr_client_active(lf->cli) && parent == lf->up_active)
+        send_snapshot(lf, parent);   /* it restarted while we thought it up */
+    else if (parent != wr_client_active(lf->cli))
+        send_snapshot_ex(lf, parent, 1);
+    check_active(lf);
+    leaf_events_parent_up(lf, parent);
 }
 
 static void on_parent_down(void *ud, int parent)
 {
     leaf_t *lf = ud;
     WR_WARN("parent %s down", parent_name(lf, parent));
+    check_active(lf);
 }
 
 static void on_bad_frame(void *ud, int parent, const char *why)
@@ -203,7 +255,9 @@ static void on_message(void *ud, int parent, const wr_envelope_t *env, wr_decode
         if (wr_decode_command(dec, &c, why, sizeof why) != 0) {
             WR_WARN("bad COMMAND from parent %s: %s", parent_name(lf, parent), why);
         } else if (c.cmd_len == 8 && memcmp(c.cmd, "snapshot", 8) == 0) {
-            send_snapshot(lf, parent);
+            send_snapshot_ex(lf, parent, failover_pair(lf) && parent != wr_client_active(lf->cli));
+        } else if (c.cmd_len == 5 && memcmp(c.cmd, "group", 5) == 0) {
+            leaf_group_on_command(lf, parent, c.args, c.args_len);
         } else {
             WR_DEBUG("COMMAND %.*s from parent %s ignored", (int)(c.cmd_len > 64 ? 64 : c.cmd_len), c.cmd,
                      parent_name(lf, parent));
@@ -213,8 +267,14 @@ static void on_message(void *ud, int parent, const wr_envelope_t *env, wr_decode
     case WR_MSG_QUERY:
         answer_query(lf, parent, dec);
         break;
-    case WR_MSG_ACK:
+    case WR_MSG_ACK: {
+        wr_ack_t ack;
+        if (wr_decode_ack(dec, &ack, why, sizeof why) != 0)
+            WR_WARN("bad ACK from parent %s: %s", parent_name(lf, parent), why);
+        else
+            leaf_events_on_ack(lf, parent, &ack);   /* leaf_events.c */
         break;
+    }
     default:
         WR_DEBUG("%s from parent %s ignored", wr_msg_type_name(env->type), parent_name(lf, parent));
         break;
@@ -224,6 +284,7 @@ static void on_message(void *ud, int parent, const wr_envelope_t *env, wr_decode
 int leaf_up_init(leaf_t *lf, char *err, size_t errlen)
 {
     wr_origin_init(&lf->origin, lf->cfg.id);
+    lf->up_active = -1;
     lf->enc = wr_encoder_new();
     lf->msg_nodes = calloc(lf->n_nodes ? lf->n_nodes : 1, sizeof *lf->msg_nodes);
     if (!lf->enc || !lf->msg_nodes) {

@@ -86,9 +86,10 @@ static uint32_t count_up(const tier_t *t)
 
 /* ---- merged tiers and rollups ---------------------------------------------------------- */
 
+/* A standby child (its last SNAPSHOT was empty: it streams to our twin) is not listed. */
 static size_t child_entry_count(const tchild_t *c)
 {
-    return c->n_tiers ? c->n_tiers : 1;
+    return c->n_tiers ? c->n_tiers : c->standby ? 0 : 1;
 }
 
 /* Entry k of child c as this tier reports it; base is the index of c's first entry. */
@@ -346,8 +347,50 @@ static int send_state(tier_t *t, int type, int parent)
     return WR_OK;
 }
 
+/* Failover with several parents (issue 5): only the active parent holds our state; a standby
+ * parent gets an empty SNAPSHOT (no nodes, rollups or tiers), so it never streams a stale copy
+ * of our subtree upward. When the active parent changes, the new one gets a SNAPSHOT and the
+ * old one (if still up) an empty one. */
+static int failover_pair(const tier_t *t)
+{
+    return t->client && t->parent_mode == WR_PARENTS_FAILOVER && wr_client_parent_count(t->client) > 1;
+}
+
+static void send_standby(tier_t *t, int parent)
+{
+    wr_state_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.interval_ms = t->interval_ms;
+    m.at_ms = wr_wall_ms();
+    wr_envelope_t env;
+    wr_envelope_next(&t->origin, WR_MSG_SNAPSHOT, &env);
+    env.seq = t->state_seq;
+    int rc = wr_encode_state(t->enc, &env, &m);
+    if (rc == 0)
+        rc = wr_client_send_to(t->client, parent, wr_encoder_data(t->enc), wr_encoder_size(t->enc));
+    if (rc != 0)
+        WR_DEBUG("empty SNAPSHOT to standby parent %d not sent: %s", parent, wr_strerror(rc));
+}
+
+static void check_active(tier_t *t)
+{
+    if (!failover_pair(t))
+        return;
+    int a = wr_client_active(t->client), old = t->up_active;
+    if (a == old)
+        return;
+    t->up_active = a;
+    if (a >= 0) {
+        WR_INFO("active parent now %d: sending SNAPSHOT (%zu nodes)", a, t->nodes.count);
+        send_state(t, WR_MSG_SNAPSHOT, a);
+    }
+    if (old >= 0 && wr_client_parent_up(t->client, old))
+        send_standby(t, old);
+}
+
 static void send_upward(tier_t *t)
 {
+    check_active(t);
     if (!t->client || wr_client_active(t->client) < 0)
         return;
     send_state(t, t->removed ? WR_MSG_SNAPSHOT : WR_MSG_DELTA, -1);
@@ -430,6 +473,8 @@ static void handle_state(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr_de
             WR_ERROR("out of memory applying %s's nodes", c->id);
             break;
         }
+    for (size_t i = 0; i < m.n_nodes; i++)   /* alarm suppression of down nodes */
+        tier_events_node_state(t, m.nodes[i].name, m.nodes[i].state);
     if (env->type == WR_MSG_SNAPSHOT)
         tier_child_sweep(t, c, gen);
     c->have_seq = 1;
@@ -444,6 +489,8 @@ static void handle_state(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr_de
     free(c->tiers);
     c->tiers = m.tiers;
     c->n_tiers = m.n_tiers;
+    if (env->type == WR_MSG_SNAPSHOT)
+        c->standby = c->n_tiers == 0 && c->n_nodes == 0;
     m.tiers = NULL;
     m.n_tiers = 0;
     wr_state_msg_clear(&m);
@@ -464,10 +511,13 @@ static void on_peer_up(void *ud, const char *peer, const wr_envelope_t *env, con
         c->live = 1;
         c->synced = 0;          /* its nodes stay unknown until its SNAPSHOT */
         tier_state_changed(t);
+        tier_group_changed(t);
     } else if (env->epoch != c->epoch) {
         WR_INFO("child %s restarted (new epoch)", peer);
+        tier_group_changed(t);
     }
     c->have_seq = 0;
+    tier_events_child_up(t, c);
 }
 
 static void on_peer_down(void *ud, const char *peer)
@@ -484,6 +534,7 @@ static void on_peer_down(void *ud, const char *peer)
     c->synced = 0;
     tier_state_changed(t);
     tier_queries_child_down(t, c);
+    tier_group_changed(t);
 }
 
 static void on_child_message(void *ud, const char *peer, const wr_envelope_t *env, wr_decoder_t *dec)
@@ -506,6 +557,10 @@ static void on_child_message(void *ud, const char *peer, const wr_envelope_t *en
     case WR_MSG_REPLY:
         tier_reply_from_child(t, c, dec);
         break;
+    case WR_MSG_ALARM:
+    case WR_MSG_NOTIF:
+        tier_events_from_child(t, c, env, dec);
+        break;
     default:
         t->unexpected++;
         WR_DEBUG("%s from child %s ignored", wr_msg_type_name(env->type), peer);
@@ -524,13 +579,23 @@ static void on_parent_up(void *ud, int parent)
 {
     tier_t *t = ud;
     WR_INFO("parent %d up: sending SNAPSHOT (%zu nodes)", parent, t->nodes.count);
-    send_state(t, WR_MSG_SNAPSHOT, parent);
+    if (!failover_pair(t)) {
+        send_state(t, WR_MSG_SNAPSHOT, parent);
+    } else {
+        int a = wr_client_active(t->client);
+        if (parent == a && parent == t->up_active)
+            send_state(t, WR_MSG_SNAPSHOT, parent);   /* it restarted while we thought it up */
+        else if (parent != a)
+            send_standby(t, parent);
+        check_active(t);
+    }
+    tier_events_parent_up(t, parent);
 }
 
 static void on_parent_down(void *ud, int parent)
 {
     WR_WARN("parent %d down", parent);
-    (void)ud;
+    check_active(ud);
 }
 
 static void on_parent_message(void *ud, int parent, const wr_envelope_t *env, wr_decoder_t *dec)
@@ -538,6 +603,8 @@ static void on_parent_message(void *ud, int parent, const wr_envelope_t *env, wr
     tier_t *t = ud;
     if (env->type == WR_MSG_QUERY) {
         tier_query_from_parent(t, parent, dec);
+    } else if (env->type == WR_MSG_ACK) {
+        tier_events_parent_ack(t, parent, dec);
     } else if (env->type == WR_MSG_COMMAND) {
         wr_command_t cmd;
         char why[WR_ERROR_TEXT_MAX];
@@ -546,7 +613,10 @@ static void on_parent_message(void *ud, int parent, const wr_envelope_t *env, wr
             WR_WARN("bad COMMAND from parent %d: %s", parent, why);
         } else if (cmd.cmd_len == 8 && memcmp(cmd.cmd, "snapshot", 8) == 0) {
             WR_DEBUG("parent %d asked for a SNAPSHOT", parent);
-            send_state(t, WR_MSG_SNAPSHOT, parent);
+            if (failover_pair(t) && parent != wr_client_active(t->client))
+                send_standby(t, parent);
+            else
+                send_state(t, WR_MSG_SNAPSHOT, parent);
         } else {
             t->unexpected++;
             WR_DEBUG("unknown COMMAND '%.*s' from parent %d ignored", (int)(cmd.cmd_len > 64 ? 64 : cmd.cmd_len),
@@ -587,6 +657,7 @@ tier_t *tier_new(struct ev_loop *loop, void *zctx, const tier_params_t *params, 
     t->parent_mode = params->parent_mode;
     t->started_ms = wr_wall_ms();
     t->state_seq = 1;
+    t->up_active = -1;
     wr_origin_init(&t->origin, t->id);
     tier_nodes_init(t);
     ev_timer_init(&t->interval_timer, on_interval, t->interval_ms / 1000.0, t->interval_ms / 1000.0);
@@ -608,12 +679,18 @@ tier_t *tier_new(struct ev_loop *loop, void *zctx, const tier_params_t *params, 
     if (!lp.rcvhwm) lp.rcvhwm = def.rcvhwm;
     if (!lp.max_frame) lp.max_frame = def.max_frame;
 
+    if (tier_events_init(t, params, err, errlen) != 0) {
+        tier_destroy(&t);
+        return NULL;
+    }
     static const wr_server_callbacks_t scb = {
         .on_peer_up = on_peer_up, .on_peer_down = on_peer_down,
         .on_message = on_child_message, .on_bad_frame = on_child_bad_frame,
     };
     t->server = wr_server_new(loop, zctx, params->bind, &t->origin, &lp, &scb, t, err, errlen);
-    if (!t->server) {
+    if (!t->server || tier_group_init(t, lp.heartbeat_ms * 3 / 2) != 0) {
+        if (t->server)
+            snprintf(err, errlen, "tier: out of memory");
         tier_destroy(&t);
         return NULL;
     }
@@ -634,6 +711,10 @@ tier_t *tier_new(struct ev_loop *loop, void *zctx, const tier_params_t *params, 
             tier_destroy(&t);
             return NULL;
         }
+        if (tier_events_start(t, params, err, errlen) != 0) {
+            tier_destroy(&t);
+            return NULL;
+        }
         ev_timer_start(loop, &t->interval_timer);
     }
     return t;
@@ -646,7 +727,9 @@ void tier_destroy(tier_t **tier)
     tier_t *t = *tier;
     ev_timer_stop(t->loop, &t->interval_timer);
     ev_timer_stop(t->loop, &t->quick_timer);
+    tier_group_fini(t);
     tier_queries_fini(t);
+    tier_events_fini(t);
     wr_client_destroy(&t->client);
     wr_server_destroy(&t->server);
     tier_nodes_fini(t);
@@ -700,6 +783,7 @@ void tier_status(const tier_t *t, tier_status_t *out)
     if (t->client)
         for (size_t i = 0; i < wr_client_parent_count(t->client); i++)
             out->parents_up += wr_client_parent_up(t->client, (int)i) ? 1 : 0;
+    tier_events_status(t, out);
 }
 
 void tier_nodes_foreach(const tier_t *t, int (*fn)(void *ud, const tier_node_view_t *n), void *ud)

@@ -31,8 +31,11 @@
 #include <ev.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "wr_alarm.h"
 #include "wr_codec.h"
+#include "wr_event.h"
 #include "wr_link.h"
+#include "wr_store.h"
 
 typedef struct tier tier_t;
 
@@ -47,6 +50,10 @@ typedef struct {
     uint32_t           query_timeout_ms;/* default 5000 */
     size_t             max_nodes;       /* cap of nodes per child frame; default 1,000,000 */
     wr_link_params_t   link;
+    /* events (relay/tier_events.c): the LMDB directory for the outbox, dedup records, active
+     * alarms and (root) history; NULL = ALARM / NOTIF frames are refused (counted) */
+    const char        *store_path;
+    uint64_t           store_map_size;  /* bytes; default 256 MiB */
 } tier_params_t;
 
 /* Creates the tier, binds, connects to parents. NULL with a reason in err. */
@@ -65,6 +72,19 @@ typedef struct {
     uint64_t seq_gaps;        /* DELTA gaps seen (snapshots asked for) */
     uint64_t bad_frames;      /* frames dropped as malformed */
     int      parents_up;      /* live parents (0 for a root) */
+    /* active alarms of the subtree and event counters (relay/tier_events.c) */
+    size_t   alarms_total, alarms_suppressed, alarms_acked;
+    size_t   alarms_by_severity[WR_SEV_COUNT];
+    uint64_t ev_received;     /* events in children's ALARM / NOTIF frames */
+    uint64_t ev_duplicates;   /* of those, already seen (by identity): ACKed, not kept */
+    uint64_t ev_forwarded;    /* queued toward the parents (relay) */
+    uint64_t ev_stored;       /* new events kept (applied, forwarded or written to history) */
+    uint64_t ev_acks;         /* ACK frames sent to children */
+    uint64_t ev_bad;          /* malformed events or frames */
+    uint64_t ev_failed;       /* store / outbox failures (the child resends) */
+    uint64_t ev_pending;      /* relay: events in the outbox(es), not yet ACKed by a parent */
+    uint64_t ev_dropped;      /* relay: events the outbox(es) dropped to stay in their limits */
+    uint64_t ev_acked_up;     /* relay: events ACKed by parents */
 } tier_status_t;
 
 void tier_status(const tier_t *tier, tier_status_t *out);
@@ -105,5 +125,27 @@ int  tier_query(tier_t *tier, const char *node, const char *kind, const char *ar
                 tier_reply_fn fn, void *ud, uint64_t *qid);
 /* Forgets a pending query: its fn will not be called. */
 void tier_query_cancel(tier_t *tier, uint64_t qid);
+
+/* ---- events (relay/tier_events.c) ---------------------------------------------------
+ * A tier with a store receives its children's ALARM / NOTIF frames: dedup by identity,
+ * applies alarms to its table of active alarms, forwards (relay) or hands each new event to the
+ * sink (root), and ACKs the child once the event is durable. */
+
+/* Called by a root tier for every new (not duplicate) event, inside the write transaction that
+ * also records its identity as seen (so history and dedup commit together). change is the
+ * wr_alarm_change_t of an alarm event (alarm is its resulting state, NULL for NOOP / STALE and
+ * for notifications). bytes are the packed event. Return 0, or an error to abort the frame
+ * (nothing of it is kept, the child resends). */
+typedef int (*tier_event_sink_fn)(void *ud, wr_txn_t *txn, const wr_event_t *ev, const void *bytes,
+                                  size_t len, int change, const wr_alarm_t *alarm);
+void tier_set_event_sink(tier_t *tier, tier_event_sink_fn fn, void *ud);
+/* The tier's LMDB store (named databases "meta", "dedup", "alarms", "alarm_history",
+ * "notifications", "outbox.0".."outbox.7"), or NULL without store_path. */
+wr_store_t *tier_store(tier_t *tier);
+/* Visits the active alarms of the subtree in raise order (see wr_alarm_table_foreach). */
+int tier_alarms_foreach(const tier_t *tier, wr_alarm_visit_fn fn, void *ud);
+/* An operator acknowledges an active alarm. Returns 0 (and its state in *out, may be NULL),
+ * WR_ENOTFOUND or WR_EINVAL. */
+int tier_alarm_ack(tier_t *tier, const wr_alarm_key_t *key, const char *by, int64_t at_ms, wr_alarm_t *out);
 
 #endif

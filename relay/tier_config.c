@@ -78,6 +78,16 @@ int tier_config_read(wr_config_t *cfg, const char *section, const char *kind, co
     snprintf(path, sizeof path, "%s.heartbeat.misses", section);
     wr_config_int(cfg, path, 3, 1, 100, &misses);
 
+    int64_t map_mb = 256;
+    char defstore[WR_ID_MAX + 16];
+    snprintf(defstore, sizeof defstore, "./%s.lmdb", conf->id[0] ? conf->id : kind);
+    snprintf(path, sizeof path, "%s.store.path", section);
+    if (wr_config_string(cfg, path, defstore, conf->store_path, sizeof conf->store_path) == 0 &&
+        !conf->store_path[0])
+        wr_config_error(cfg, path, "must not be empty: the LMDB directory of this tier's events");
+    snprintf(path, sizeof path, "%s.store.map_size_mb", section);
+    wr_config_int(cfg, path, 256, 1, 1 << 20, &map_mb);
+
     tier_params_t *p = &conf->params;
     p->id = conf->id;
     p->kind = kind;
@@ -91,6 +101,8 @@ int tier_config_read(wr_config_t *cfg, const char *section, const char *kind, co
     wr_link_params_default(&p->link);
     p->link.heartbeat_ms = secs_to_ms(hb);
     p->link.misses = (uint32_t)misses;
+    p->store_path = conf->store_path;
+    p->store_map_size = (uint64_t)map_mb << 20;
     return wr_config_error_count(cfg) > before ? WR_ECONFIG : WR_OK;
 }
 

@@ -1,5 +1,6 @@
 /* tier_config: reading the keys warren-relay and warren-root share (docs/CONFIG.md): id, bind,
- * parents, parent_mode, interval, query_timeout, heartbeat.{interval,misses}, into
+ * parents, parent_mode, interval, query_timeout, heartbeat.{interval,misses}, store.{path,
+ * map_size_mb}, into
  * tier_params_t. Records every error in the wr_config_t (the daemon prints them); never exits. */
 #ifndef TIER_CONFIG_H
 #define TIER_CONFIG_H
@@ -11,6 +12,7 @@ typedef struct {
     char          bind[256];
     char        **parents;      /* NULL-terminated; owned */
     size_t        n_parents;
+    char          store_path[1024];   /* <section>.store.path, default "./<id>.lmdb" */
     tier_params_t params;       /* points into this struct: keep it in place */
 } tier_conf_t;
 

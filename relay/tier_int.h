@@ -56,6 +56,7 @@ typedef struct tchild {
     uint32_t           hash;
     int                live;
     int                synced;        /* a SNAPSHOT arrived since it came up */
+    int                standby;       /* its last SNAPSHOT was empty (failover standby) */
     char               id[WR_ID_MAX];
     char               kind[WR_KIND_MAX];
     uint64_t           epoch;         /* epoch of the last state frame */
@@ -102,6 +103,7 @@ struct tier {
     int64_t           started_ms;
     wr_origin_t       origin;         /* shared with the links (HELLO, HEARTBEAT) */
     uint64_t          state_seq;      /* seq of the last DELTA sent upward */
+    int               up_active;      /* failover: the parent holding our state, or -1 */
     wr_server_t      *server;
     wr_client_t      *client;
     wr_encoder_t     *enc;
@@ -116,6 +118,8 @@ struct tier {
 
     ev_timer          interval_timer;
     ev_timer          quick_timer;
+    struct tier_group *group;         /* tier_group.c: live-leaf announcements */
+    struct tier_events *events;       /* tier_events.c: ALARM / NOTIF, NULL without a store */
 
     tquery_t         *qbuckets[TIER_QBUCKETS];
     size_t            n_pending;
@@ -166,6 +170,26 @@ void tier_queries_fini(tier_t *t);
 void tier_query_from_parent(tier_t *t, int parent, wr_decoder_t *dec);
 void tier_reply_from_child(tier_t *t, tchild_t *c, wr_decoder_t *dec);
 void tier_queries_child_down(tier_t *t, const tchild_t *c);
+
+/* tier_group.c: leaf takeover (DESIGN section 5). The live children of kind "leaf" are
+ * announced to each of them (COMMAND "group" {"leaves": [...], "version": n}) shortly after
+ * any of them comes up or dies (debounced; never before the start-up grace, so a restarted
+ * relay does not announce a partial group), and again every 10 s. */
+int  tier_group_init(tier_t *t, uint32_t grace_ms);   /* 0 or WR_ENOMEM */
+void tier_group_fini(tier_t *t);
+void tier_group_changed(tier_t *t);                  /* a child came up or died */
+
+/* tier_events.c: events from children, to parents (see its file comment) */
+typedef struct tier_events tier_events_t;
+int  tier_events_init(tier_t *t, const tier_params_t *p, char *err, size_t errlen);  /* before links */
+int  tier_events_start(tier_t *t, const tier_params_t *p, char *err, size_t errlen); /* after the client */
+void tier_events_fini(tier_t *t);
+void tier_events_from_child(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr_decoder_t *dec);
+void tier_events_child_up(tier_t *t, tchild_t *c);
+void tier_events_node_state(tier_t *t, const char *name, int state);
+void tier_events_parent_up(tier_t *t, int parent);
+void tier_events_parent_ack(tier_t *t, int parent, wr_decoder_t *dec);
+void tier_events_status(const tier_t *t, tier_status_t *out);
 
 /* tier.c */
 void tier_count_bad(tier_t *t, const char *peer, const char *why);

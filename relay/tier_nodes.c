@@ -297,6 +297,11 @@ int tier_node_apply(tier_t *t, tchild_t *c, const wr_node_entry_t *e, uint64_t g
         child_link(c, n);
         changed = 1;
     } else {
+        /* Handover (issue 5): an UNKNOWN report (a relay whose children died) never takes a
+         * node from a live owner that knows its state. */
+        if (n->owner && n->owner != c && e->state == WR_NODE_UNKNOWN && n->owner->live && n->owner->synced &&
+            n->state != WR_NODE_UNKNOWN)
+            return WR_OK;
         old_eff = tier_node_state(n);
         if (n->owner != c) {
             child_unlink(n->owner, n);

@@ -15,6 +15,7 @@
 #include "root_http.h"
 #include "root_http_int.h"
 #include "root_http_hist.h"
+#include "root_http_events.h"
 #include "wr_error.h"
 #include "wr_metric.h"
 #include "wr_time.h"
@@ -22,6 +23,7 @@
 #define RH_CONN_TIMEOUT_S   30
 #define RH_CONN_MEMORY      (32 * 1024)
 #define RH_PATH_MAX         1024
+#define RH_POST_MAX         4096    /* body of POST /api/v1/alarms/ack */
 
 enum { RQ_NEW = 0, RQ_WAITING, RQ_READY };
 
@@ -36,6 +38,7 @@ struct root_http {
     int                port;
     char              *www_dir;
     http_req_t        *waiting;     /* suspended connections with a query in flight */
+    root_events_t     *events;      /* history (root_http_events.c), may be NULL */
     rh_stats_t         stats;
 };
 
@@ -48,6 +51,9 @@ struct http_req {
     int                    static_fd;      /* >= 0: answer with this file */
     uint64_t               static_size;
     const char            *static_ctype;
+    int                    is_post;        /* POST /api/v1/alarms/ack: body in post */
+    int                    post_too_big;
+    rh_buf_t               post;
     http_req_t            *prev, *next;
 };
 
@@ -384,6 +390,9 @@ static void route_api(http_req_t *rq, const char *path)
         if (decode_segment(rq, "node", seg[1], len[1], node, sizeof node) < 0)
             return;
         route_procs(rq, node);
+    } else if (rh_events_route(h->tier, h->events, rq->conn, rq->is_post, rq->post.buf, rq->post.len,
+                               seg, len, n, &rq->resp)) {
+        rq->state = RQ_READY;           /* alarms, notifications: root_http_events.c */
     } else if (n == 1 && IS(0, "tree")) {
         if (read_params(rq, none, &p) == 0)
             rh_api_tree(h->tier, &rq->resp), rq->state = RQ_READY;
@@ -493,12 +502,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rh_buf_init(&rq->resp.body);
         *con_cls = rq;
         h->stats.requests++;
+        rh_buf_init(&rq->post);
+        if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 && strcmp(url, "/api/v1/alarms/ack") == 0) {
+            rq->is_post = 1;            /* the only POST: dispatched once its body is in */
+            return MHD_YES;
+        }
         if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
             rh_resp_json_error(&rq->resp, 405, "method %.16s not allowed: use GET or HEAD", method);
             rq->state = RQ_READY;
         } else {
             dispatch(rq, url);
         }
+    }
+    if (rq->is_post && rq->state == RQ_NEW) {
+        if (*upload_data_size) {
+            if (rq->post.len + *upload_data_size > RH_POST_MAX)
+                rq->post_too_big = 1;   /* answered 413 once the body is read */
+            else
+                rh_buf_put(&rq->post, upload_data, *upload_data_size);
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        if (rq->post_too_big || rq->post.oom)
+            rh_resp_json_error(&rq->resp, 413, "body: larger than %d bytes", RH_POST_MAX), rq->state = RQ_READY;
+        else
+            dispatch(rq, url);
     }
     if (*upload_data_size)
         *upload_data_size = 0;          /* GET / HEAD only: any body is ignored */
@@ -522,6 +550,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (rq->static_fd >= 0)
         close(rq->static_fd);
     rh_buf_free(&rq->resp.body);
+    rh_buf_free(&rq->post);
     free(rq);
     *con_cls = NULL;
 }
@@ -588,6 +617,7 @@ root_http_t *root_http_new(struct ev_loop *loop, tier_t *tier, const root_http_p
     }
     h->loop = loop;
     h->tier = tier;
+    h->events = params ? params->events : NULL;
     if (params && params->www_dir && *params->www_dir) {
         h->www_dir = realpath(params->www_dir, NULL);
         if (!h->www_dir) {

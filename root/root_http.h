@@ -18,6 +18,7 @@ typedef struct {
     int         port;         /* 0 = any free port (see root_http_port) */
     size_t      max_connections; /* default 256 */
     const char *www_dir;      /* dashboard files, or NULL */
+    struct root_events *events; /* alarm / notification history (root_events.h), or NULL */
 } root_http_params_t;
 
 /* Starts serving. NULL with a reason in err ("listen 127.0.0.1:7380: Address in use"). */

@@ -78,6 +78,7 @@ void rh_api_status(tier_t *tier, rh_resp_t *r)
                   st.nodes_total, st.nodes_up, st.nodes_down, st.leaves_total, st.leaves_up,
                   st.relays_total, st.relays_up, st.children);
     rh_buf_json_num(b, st.samples_per_s);
+    rh_events_status_json(&st, b);     /* "alarms", "events": root_http_events.c */
     rh_buf_printf(b, ",\"uptime_s\":%.1f,\"started\":%lld,\"now\":%lld,\"seq_gaps\":%llu"
                   ",\"bad_frames\":%llu,\"version\":\"%s\"}\n",
                   uptime, (long long)st.started_ms, (long long)now,
@@ -139,7 +140,8 @@ void rh_api_nodes(tier_t *tier, int state_filter, rh_resp_t *r)
         rh_resp_json_error(r, 500, "out of memory listing nodes");
         return;
     }
-    qsort(l.v, l.n, sizeof *l.v, cmp_node);
+    if (l.n)   /* qsort(NULL, 0) is undefined (UBSan aborts the root) */
+        qsort(l.v, l.n, sizeof *l.v, cmp_node);
     resp_json(r);
     rh_buf_t *b = &r->body;
     rh_buf_puts(b, "{\"nodes\":[");
@@ -373,6 +375,7 @@ void rh_api_prometheus(tier_t *tier, const rh_stats_t *stats, rh_resp_t *r)
                 st.started_ms > 0 ? (double)(now - st.started_ms) / 1000.0 : 0.0);
     prom_simple(b, "warren_seq_gaps_total", "counter", "DELTA sequence gaps seen (a snapshot was asked for each).", (double)st.seq_gaps);
     prom_simple(b, "warren_bad_frames_total", "counter", "Frames from children dropped as malformed.", (double)st.bad_frames);
+    rh_events_prometheus(&st, b);      /* alarms and event counters: root_http_events.c */
 
     wr_rollup_entry_t *ru = NULL;
     size_t nr = tier_rollups(tier, &ru);

@@ -74,6 +74,10 @@ void rh_api_metric_reply(int status, const char *error, const char *result, size
  * memory; n: 1..1000, default 20; NULL = absent) and appends the QUERY args JSON
  * {"by":"memory","n":20} to args. Returns 0, or WR_EINVAL with an error naming the parameter. */
 int rh_api_procs_args(const char *by, const char *n, rh_buf_t *args, char *err, size_t errlen);
+/* root_http_events.c: the alarm counts and event counters of tier_status, appended to the
+ * status object (",\"alarms\":{...},\"events\":{...}") and to /metrics. */
+void rh_events_status_json(const tier_status_t *st, rh_buf_t *b);
+void rh_events_prometheus(const tier_status_t *st, rh_buf_t *b);
 /* HTTP status of a WR_E... error from the tier. */
 unsigned rh_status_of(int wr_status);
 

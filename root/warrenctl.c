@@ -43,6 +43,19 @@ static const ctl_cmd_t cmds[] = {
      "  --by KEY         rank by memory (bytes, default), message_queue (messages),\n"
      "                   reductions or binary (bytes of off-heap binaries referenced)\n"
      "  -n N             how many processes (1..1000; default 20)\n"},
+    {"alarms", "[--all] [--since T] [--node N] [--type T]",
+     "active alarms (S = suppressed, A = acknowledged); --all adds the history of changes",
+     "  --all            also the history (new, updated, cleared, acked), oldest first\n"
+     "  --since T        history from T (Unix ms or a duration before now: 1h, 15m, 2d)\n"
+     "  --node N, --type T  only alarms of scope N / of type T\n"},
+    {"notifications", "[--node N] [--type T] [--since T] [--limit N] [--follow]",
+     "notifications kept by the root (newest 1000 by default, oldest first)",
+     "  --node N, --type T  only those of node N / of type T\n"
+     "  --since T        from T (Unix ms or a duration before now: 1h, 15m, 2d)\n"
+     "  --limit N        at most N (1..100000)\n"
+     "  --follow, -f     print new ones as they come (polls every second) until Ctrl-C\n"},
+    {"ack", "SCOPE TYPE [RESOURCE] [--by NAME]", "acknowledge an active alarm (it stays active, not paged)",
+     "  --by NAME        who acknowledges (default $USER)\n"},
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
@@ -177,6 +190,8 @@ static char *esc(const char *s)
 
 int main(int argc, char **argv)
 {
+    if (ctl_events_command(argc, argv))     /* alarms, notifications, ack: warrenctl_events.c */
+        return ctl_events_main(argc, argv);
     const char *root_opt = getenv("WARREN_ROOT");
     if (!root_opt || !*root_opt)
         root_opt = CTL_DEFAULT_ROOT;

@@ -33,6 +33,11 @@ json_t *ctl_fleet_json(int which, json_t *j);
 int ctl_print_fleet(FILE *out, json_t *j);
 int ctl_print_top(FILE *out, json_t *j);
 
+/* warrenctl_events.c: alarms, notifications, ack. ctl_events_command: the index of argv's
+ * command if it is one of them, else 0; ctl_events_main runs it (own options; exit code). */
+int ctl_events_command(int argc, char **argv);
+int ctl_events_main(int argc, char **argv);
+
 /* "2026-11-23T10:41:07.123Z" (buf >= 32 bytes). */
 void ctl_fmt_iso(int64_t ms, char *buf, size_t len);
 /* "3m12s ago", "2d03h ago", "just now", "-" when ms <= 0. */

@@ -23,6 +23,8 @@
 typedef struct {
     long count, base_port, first;
     const char *prefix, *host, *cookie, *cookie_file, *manifest, *ready, *agent_md5;
+    const char *control, *scenario;
+    int workload;
     unsigned long long seed;
 } opts_t;
 
@@ -32,6 +34,7 @@ static void usage(FILE *out)
             "Usage: warren-sim emulate --count N --base-port P [--first I] [--prefix sim]\n"
             "                          [--host 127.0.0.1] [--cookie-file F | --cookie C] [--seed S]\n"
             "                          [--manifest-out FILE] [--ready-file FILE] [--agent-md5 FILE]\n"
+            "                          [--workload antfarm|plain] [--control SOCK] [--scenario FILE]\n"
             "Runs N emulated BEAM nodes in this process, at the distribution-protocol level: a hidden\n"
             "C node (warren-leaf, erl) connects to them by port and calls rex, and gets the replies\n"
             "an OTP 25 node would give for erlang:memory/0,1, system_info/1, statistics/1, node/0 and\n"
@@ -55,6 +58,11 @@ static void usage(FILE *out)
             "      --agent-md5 F      hex md5 of the agent this build ships (default:\n"
             "                         ../agent/warren_agent.md5 beside this executable); without\n"
             "                         it the nodes answer warren_agent calls with undef\n"
+            "      --workload W       what the nodes run: antfarm (default: the RELEASE ant colony\n"
+            "                         optimisation benchmark, by iteration) or plain (steady noise)\n"
+            "      --control SOCK     accept fault injection on this unix socket (one command\n"
+            "                         line per connection: ping, inject, clear, status; docs/SIM.md)\n"
+            "      --scenario FILE    play this fault scenario (times from this process's start)\n"
             "  -h, --help             this help\n\n"
             "Exit: 0 after SIGTERM/SIGINT, 1 if start-up failed, 2 on a bad command line or when\n"
             "the descriptor budget does not fit.\n",
@@ -102,7 +110,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {"host", required_argument, NULL, 'H'},      {"cookie", required_argument, NULL, 'c'},
         {"cookie-file", required_argument, NULL, 'C'}, {"seed", required_argument, NULL, 's'},
         {"manifest-out", required_argument, NULL, 'm'}, {"ready-file", required_argument, NULL, 'r'},
-        {"agent-md5", required_argument, NULL, 'A'},
+        {"agent-md5", required_argument, NULL, 'A'}, {"workload", required_argument, NULL, 'W'},
+        {"control", required_argument, NULL, 'K'},   {"scenario", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -111,6 +120,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     o->prefix = "sim";
     o->host = "127.0.0.1";
     o->seed = 1;
+    o->workload = SIM_WORKLOAD_ANTFARM;
     optind = 1;
     int ch;
     char *end;
@@ -126,6 +136,14 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case 'm': o->manifest = optarg; break;
         case 'r': o->ready = optarg; break;
         case 'A': o->agent_md5 = optarg; break;
+        case 'K': o->control = optarg; break;
+        case 'S': o->scenario = optarg; break;
+        case 'W':
+            if (sim_emu_values_workload(optarg, &o->workload) != 0) {
+                fprintf(stderr, "warren-sim emulate: --workload: '%s' is not antfarm or plain\n", optarg);
+                return -1;
+            }
+            break;
         case 's':
             errno = 0;
             o->seed = strtoull(optarg, &end, 0);
@@ -260,7 +278,9 @@ static void log_stats(const sim_emu_t *emu, const char *when)
     const sim_emu_stats_t *s = &emu->st;
     WR_INFO("%s: nodes=%d conns=%d accepted=%llu handshake_failed=%llu refused=%llu "
                 "closed=%llu calls=%llu undef=%llu badarg=%llu ticks=%llu ignored=%llu malformed=%llu "
-                "send_failed=%llu agent_loads=%llu agent_collects=%llu agent_procs=%llu",
+                "send_failed=%llu agent_loads=%llu agent_collects=%llu agent_procs=%llu "
+                "agent_census=%llu silenced=%llu crashes=%llu restarts=%llu ctl=%llu ctl_errors=%llu "
+                "scenario=%llu",
                 when, emu->count, emu->conns_open,
                 (unsigned long long)s->accepted, (unsigned long long)s->handshake_failed,
                 (unsigned long long)s->refused_full, (unsigned long long)s->closed,
@@ -268,7 +288,11 @@ static void log_stats(const sim_emu_t *emu, const char *when)
                 (unsigned long long)s->badarg, (unsigned long long)s->ticks,
                 (unsigned long long)s->ignored, (unsigned long long)s->malformed,
                 (unsigned long long)s->send_failed, (unsigned long long)s->agent_loads,
-                (unsigned long long)s->agent_collects, (unsigned long long)s->agent_procs);
+                (unsigned long long)s->agent_collects, (unsigned long long)s->agent_procs,
+                (unsigned long long)s->agent_census, (unsigned long long)s->silenced,
+                (unsigned long long)s->crashes, (unsigned long long)s->restarts,
+                (unsigned long long)s->ctl_commands, (unsigned long long)s->ctl_errors,
+                (unsigned long long)s->scenario_fired);
 }
 
 static void on_stats(struct ev_loop *loop, ev_timer *w, int revents)
@@ -315,6 +339,8 @@ int sim_emulate_main(int argc, char **argv)
     memset(&emu, 0, sizeof emu);
     emu.loop = ev_default_loop(EVFLAG_AUTO);
     emu.seed = o.seed;
+    emu.workload = o.workload;
+    emu.first = o.first;
     emu.start_ms = wr_mono_ms();
     emu.nodes = calloc((size_t)o.count, sizeof *emu.nodes);
     if (!emu.loop || !emu.nodes || ei_x_new(&emu.rx) != 0 || ei_x_new(&emu.tx) != 0) {
@@ -325,6 +351,17 @@ int sim_emulate_main(int argc, char **argv)
     char agent_err[PATH_MAX + 128];
     if (sim_emu_agent_init(&emu, o.agent_md5, agent_err, sizeof agent_err) != 0)
         WR_WARN("cannot emulate the agent (%s): warren_agent calls answer undef", agent_err);
+    if (o.control || o.scenario) {
+        char cerr[PATH_MAX + 256];
+        if (sim_emu_ctl_start(&emu, o.control, o.scenario, cerr, sizeof cerr) != 0) {
+            fprintf(stderr, "warren-sim emulate: %s\n", cerr);
+            ei_x_free(&emu.rx);
+            ei_x_free(&emu.tx);
+            free(emu.nodes);
+            ev_loop_destroy(emu.loop);
+            return 2;
+        }
+    }
     ev_signal sigs[2];
     ev_signal_init(&sigs[0], on_signal, SIGTERM);
     ev_signal_init(&sigs[1], on_signal, SIGINT);
@@ -373,8 +410,11 @@ int sim_emulate_main(int argc, char **argv)
         if (o.ready)
             unlink(o.ready);
     }
-    for (int k = 0; k < emu.count; k++)
+    sim_emu_ctl_stop(&emu);
+    for (int k = 0; k < emu.count; k++) {
         sim_emu_node_close(&emu.nodes[k]);
+        free(emu.nodes[k].faults);
+    }
     ev_signal_stop(emu.loop, &sigs[0]);
     ev_signal_stop(emu.loop, &sigs[1]);
     ei_x_free(&emu.rx);

@@ -11,6 +11,8 @@
 #define _REENTRANT 1   /* libei.a is the thread-safe build: erl_errno is per thread */
 #endif
 #include <ei.h>
+#include "sim_emu_values.h"
+#include "sim_inject.h"
 
 #define SIM_EMU_MAX_CONNS 4          /* connections one emulated node keeps at once */
 #define SIM_EMU_HANDSHAKE_TMO_S 3    /* a peer stalled this long in the handshake is dropped */
@@ -48,8 +50,11 @@ struct sim_emu_node {
     int64_t last_reductions;         /* "since last call" bases of statistics/1 */
     int64_t last_wall_ms;
     int64_t last_runtime_ms;
-    int agent_loaded;                /* warren_agent "loaded" by code:load_binary/3; an emulated
-                                        node never restarts, so it stays loaded until exit */
+    int agent_loaded;                /* warren_agent "loaded" by code:load_binary/3; until the
+                                        node restarts (a crash fault) */
+    int down;                        /* crashed: no listener, no connections until restart */
+    sim_emu_life_t life;             /* restarts and when the current life began */
+    sim_inject_faults_t *faults;     /* NULL until a fault is injected (sim_emu_ctl.c) */
     ei_cnode ec;
 };
 
@@ -69,7 +74,15 @@ typedef struct {
     uint64_t agent_loads;            /* code:load_binary(warren_agent, ...) accepted */
     uint64_t agent_collects;         /* warren_agent:collect/1 answered */
     uint64_t agent_procs;            /* warren_agent:procs/2 answered */
+    uint64_t agent_census;           /* warren_agent:census/0 answered */
+    uint64_t silenced;               /* rex calls left unanswered by a silent fault */
+    uint64_t crashes, restarts;      /* crash faults applied, nodes back after one */
+    uint64_t ctl_commands;           /* control-socket commands served */
+    uint64_t ctl_errors;             /* ... of which refused (bad line, unknown node or fault) */
+    uint64_t scenario_fired;         /* scenario entries applied */
 } sim_emu_stats_t;
+
+typedef struct sim_emu_ctl sim_emu_ctl_t;
 
 struct sim_emu {
     struct ev_loop *loop;
@@ -82,6 +95,9 @@ struct sim_emu {
     ei_x_buff tx;                    /* reused for every reply */
     int have_agent;                  /* agent_md5 known: the agent can be emulated */
     unsigned char agent_md5[16];     /* beam_lib:md5 of this build's warren_agent */
+    int workload;                    /* SIM_WORKLOAD_... of every node */
+    long first;                      /* global index of nodes[0] */
+    sim_emu_ctl_t *ctl;              /* control socket and scenario (sim_emu_ctl.c), or NULL */
     sim_emu_stats_t st;
 };
 
@@ -95,6 +111,39 @@ int sim_emu_node_open(sim_emu_t *emu, sim_emu_node_t *n, uint32_t index, int por
 
 /* Stops the watchers and closes the listener and every connection of n. Idempotent. */
 void sim_emu_node_close(sim_emu_node_t *n);
+
+/* Crash: closes n's listener and connections (new connections are refused) and marks it
+ * down. Idempotent. */
+void sim_emu_node_crash(sim_emu_node_t *n);
+
+/* Restart after a crash: listens again on the same port as the same name with a new
+ * creation, a new life (uptime and counters from SIM_EMU_BOOT_MS, boot_ms = now_ms), no
+ * faults and the agent not loaded. Returns 0 or a negative WR_E... code (err says why; the
+ * node stays down and the caller may retry). */
+int sim_emu_node_restart(sim_emu_node_t *n, int64_t now_ms, char *err, size_t errlen);
+
+/* The node's values now: its workload in its life, with its faults applied. */
+void sim_emu_node_sample(sim_emu_t *emu, const sim_emu_node_t *n, sim_emu_sample_t *s);
+
+/* ms since the emulator started (the time base of values, faults and scenarios). */
+int64_t sim_emu_now(const sim_emu_t *emu);
+
+/* sim_emu_ctl.c --------------------------------------------------------------------------- */
+
+/* Starts the control socket at sock_path (unix stream, one command line per connection, see
+ * docs/SIM.md) when not NULL, and plays the scenario file's entries for this emulator's
+ * nodes when scenario_path is not NULL. Returns 0, or a negative WR_E... code with err set
+ * (a bad scenario line: "file:line: error: ..."). */
+int sim_emu_ctl_start(sim_emu_t *emu, const char *sock_path, const char *scenario_path,
+                      char *err, size_t errlen);
+
+/* Stops both and removes the socket file. Idempotent. */
+void sim_emu_ctl_stop(sim_emu_t *emu);
+
+/* Applies one fault now (or clears it, or every fault with fault -1 and clear), as the
+ * control socket and the scenario do. Returns 0 or WR_EINVAL with err set. */
+int sim_emu_ctl_apply(sim_emu_t *emu, sim_emu_node_t *n, int fault, int clear, int64_t duration_ms,
+                      const char *arg, char *err, size_t errlen);
 
 /* sim_emu_calls.c ------------------------------------------------------------------------- */
 

@@ -5,6 +5,8 @@
  *   warren_agent:collect(Opts)         {warren_agent, 1, Metrics, Info}, a value for every
  *                                      name of core/wr_metric.c's catalogue
  *   warren_agent:procs(By, N)          [{Pid, Name, InitialCall, Current, Value}], largest first
+ *   warren_agent:census()             {warren_census, 1, Release, [{Mod, Md5}], [{App, Vsn}]}
+ *                                      (emulator only so far: docs/SIM.md)
  * Values come from sim_emu_values.c; the per-process view is a small model of a node's
  * processes (OTP's registered servers and some workers) scaled to the node's totals. */
 #include <ctype.h>
@@ -78,37 +80,49 @@ int sim_emu_agent_init(sim_emu_t *emu, const char *path, char *err, size_t errle
 
 /* ---- the process model ----------------------------------------------------------------- */
 
+enum { ROLE_NONE = 0, ROLE_LOGGER, ROLE_MASTER, ROLE_COLONY1, ROLE_COLONY, ROLE_FLOOD, ROLE_LEAK };
+
 typedef struct {
     int         pid;              /* <0.pid.0> */
     const char *name, *initial, *current;
     double      weight;           /* share of the node's process memory / reductions */
+    int         role;             /* ROLE_...: a process whose values the sample fixes */
 } model_proc_t;
+
+/* The ant farm's application processes (sim_antfarm.h), after the fault processes. */
+static const model_proc_t ant_procs[] = {
+    {80, "ant_sup", "supervisor:ant_sup/1", "gen_server:loop/7", 1, ROLE_NONE},
+    {81, "ant_master", "ant_master:init/1", "gen_server:loop/7", 8, ROLE_MASTER},
+    {82, "ant_pheromone", "ant_pheromone:init/1", "gen_server:loop/7", 3, ROLE_NONE},
+};
+static const char *const colony_names[8] = {"ant_colony_1", "ant_colony_2", "ant_colony_3", "ant_colony_4",
+                                            "ant_colony_5", "ant_colony_6", "ant_colony_7", "ant_colony_8"};
 
 /* OTP's own processes, as a fresh OTP 25 node shows them. */
 static const model_proc_t system_procs[] = {
-    {0, "init", "otp_ring0:start/2", "init:loop/1", 3},
-    {1, "erts_code_purger", "erts_code_purger:start/0", "erts_code_purger:wait_for_request/0", 1},
-    {2, "", "erts_literal_area_collector:start/0", "erts_literal_area_collector:msg_loop/4", 0.5},
-    {3, "", "erts_dirty_process_signal_handler:start/0", "erts_dirty_process_signal_handler:msg_loop/0", 0.3},
-    {42, "logger", "logger_olp:init/1", "gen_server:loop/7", 2},
-    {44, "application_controller", "application_controller:start/1", "gen_server:loop/7", 6},
-    {46, "", "application_master:init/4", "application_master:main_loop/2", 0.5},
-    {48, "kernel_sup", "supervisor:kernel/1", "gen_server:loop/7", 1.5},
-    {49, "code_server", "code_server:init/3", "code_server:loop/1", 12},
-    {51, "rex", "rpc:init/1", "gen_server:loop/7", 0.8},
-    {52, "global_name_server", "global:init/1", "gen_server:loop/7", 1},
-    {55, "inet_db", "inet_db:init/1", "gen_server:loop/7", 0.7},
-    {56, "global_group", "global_group:init/1", "gen_server:loop/7", 0.5},
-    {57, "file_server_2", "file_server:init/1", "gen_server:loop/7", 1.5},
-    {58, "erl_prim_loader", "erl_prim_loader:start_it/4", "erl_prim_loader:loop/3", 4},
-    {60, "standard_error", "standard_error:server/2", "standard_error:server_loop/1", 0.3},
-    {62, "user", "group:server/3", "group:server_loop/3", 1},
-    {66, "kernel_safe_sup", "supervisor:kernel/1", "gen_server:loop/7", 0.5},
-    {68, "logger_sup", "supervisor:logger_sup/1", "gen_server:loop/7", 0.5},
-    {70, "net_kernel", "net_kernel:init/1", "gen_server:loop/7", 1.2},
-    {71, "erl_epmd", "erl_epmd:init/1", "gen_server:loop/7", 0.4},
-    {72, "auth", "auth:init/1", "gen_server:loop/7", 0.4},
-    {74, "timer_server", "timer:init/1", "gen_server:loop/7", 0.6},
+    {0, "init", "otp_ring0:start/2", "init:loop/1", 3, ROLE_NONE},
+    {1, "erts_code_purger", "erts_code_purger:start/0", "erts_code_purger:wait_for_request/0", 1, ROLE_NONE},
+    {2, "", "erts_literal_area_collector:start/0", "erts_literal_area_collector:msg_loop/4", 0.5, ROLE_NONE},
+    {3, "", "erts_dirty_process_signal_handler:start/0", "erts_dirty_process_signal_handler:msg_loop/0", 0.3, ROLE_NONE},
+    {42, "logger", "logger_olp:init/1", "gen_server:loop/7", 2, ROLE_NONE},
+    {44, "application_controller", "application_controller:start/1", "gen_server:loop/7", 6, ROLE_NONE},
+    {46, "", "application_master:init/4", "application_master:main_loop/2", 0.5, ROLE_NONE},
+    {48, "kernel_sup", "supervisor:kernel/1", "gen_server:loop/7", 1.5, ROLE_NONE},
+    {49, "code_server", "code_server:init/3", "code_server:loop/1", 12, ROLE_NONE},
+    {51, "rex", "rpc:init/1", "gen_server:loop/7", 0.8, ROLE_NONE},
+    {52, "global_name_server", "global:init/1", "gen_server:loop/7", 1, ROLE_NONE},
+    {55, "inet_db", "inet_db:init/1", "gen_server:loop/7", 0.7, ROLE_NONE},
+    {56, "global_group", "global_group:init/1", "gen_server:loop/7", 0.5, ROLE_NONE},
+    {57, "file_server_2", "file_server:init/1", "gen_server:loop/7", 1.5, ROLE_NONE},
+    {58, "erl_prim_loader", "erl_prim_loader:start_it/4", "erl_prim_loader:loop/3", 4, ROLE_NONE},
+    {60, "standard_error", "standard_error:server/2", "standard_error:server_loop/1", 0.3, ROLE_NONE},
+    {62, "user", "group:server/3", "group:server_loop/3", 1, ROLE_NONE},
+    {66, "kernel_safe_sup", "supervisor:kernel/1", "gen_server:loop/7", 0.5, ROLE_NONE},
+    {68, "logger_sup", "supervisor:logger_sup/1", "gen_server:loop/7", 0.5, ROLE_NONE},
+    {70, "net_kernel", "net_kernel:init/1", "gen_server:loop/7", 1.2, ROLE_NONE},
+    {71, "erl_epmd", "erl_epmd:init/1", "gen_server:loop/7", 0.4, ROLE_NONE},
+    {72, "auth", "auth:init/1", "gen_server:loop/7", 0.4, ROLE_NONE},
+    {74, "timer_server", "timer:init/1", "gen_server:loop/7", 0.6, ROLE_NONE},
 };
 enum { N_SYSTEM = sizeof system_procs / sizeof system_procs[0] };
 
@@ -140,8 +154,28 @@ static int model(const sim_emu_t *emu, const sim_emu_node_t *n, const sim_emu_sa
 {
     int total = (int)(s->process_count < MODEL_MAX ? s->process_count : MODEL_MAX);
     int k = 0;
-    for (; k < N_SYSTEM && k < total; k++)
+    for (; k < N_SYSTEM && k < total; k++) {
         out[k] = system_procs[k];
+        if (!strcmp(out[k].name, "logger"))
+            out[k].role = ROLE_LOGGER;
+    }
+    if (s->flood_queue > 0 && k < total)
+        out[k++] = (model_proc_t){77, s->flood_name, "proc_lib:init_p/5", "gen_server:loop/7", 1, ROLE_FLOOD};
+    if (s->leak_proc_bytes > 0 && k < total)
+        out[k++] = (model_proc_t){78, "ant_archive", "ant_archive:init/1", "gen_server:loop/7", 1, ROLE_LEAK};
+    if (s->workload == SIM_WORKLOAD_ANTFARM) {
+        for (size_t a = 0; a < sizeof ant_procs / sizeof ant_procs[0] && k < total; a++)
+            out[k++] = ant_procs[a];
+        for (int c = 0; c < s->aco_colonies && c < 8 && k < total; c++)
+            out[k++] = (model_proc_t){84 + c, colony_names[c], "ant_colony:init/1", "gen_server:loop/7", 4,
+                                      c == 0 ? ROLE_COLONY1 : ROLE_COLONY};
+        for (int64_t a = 0; a < s->aco_ants && k < total; a++, k++) {
+            double u = sim_emu_values_unit(emu->seed, n->index, CH_MODEL + 500u + (uint32_t)(s->aco_iteration & 0xffff) * 64u + (uint32_t)a);
+            out[k] = (model_proc_t){100 + (int)((s->aco_iteration * 997 + a * 13) % 30000), "", "ant:start/4",
+                                    u < 0.8 ? "ant:tour/4" : "ets:lookup/2", 0.5, ROLE_NONE};
+        }
+        return k;
+    }
     for (int w = 0; k < total; k++, w++) {
         double u = sim_emu_values_unit(emu->seed, n->index, CH_MODEL + (uint32_t)w);
         int kind = w == 0 ? 0 : 1 + (int)(u * (N_WORKER_KINDS - 1));
@@ -150,8 +184,35 @@ static int model(const sim_emu_t *emu, const sim_emu_node_t *n, const sim_emu_sa
         out[k].initial = worker_kinds[kind].initial;
         out[k].current = worker_kinds[kind].current;
         out[k].weight = exp(4.0 * sim_emu_values_unit(emu->seed, n->index, CH_MODEL + 1000u + (uint32_t)w));
+        out[k].role = ROLE_NONE;
     }
     return total;
+}
+
+/* The process whose queue is msgq_max (s->msgq_who), given the model's longest worker lq. */
+static int maxq_index(const sim_emu_sample_t *s, const model_proc_t *procs, int count, int lq)
+{
+    static const int role_of[] = {[SIM_MQ_MODEL] = ROLE_NONE, [SIM_MQ_MASTER] = ROLE_MASTER,
+                                  [SIM_MQ_COLONY] = ROLE_COLONY1, [SIM_MQ_FLOOD] = ROLE_FLOOD,
+                                  [SIM_MQ_LOGGER] = ROLE_LOGGER};
+    int role = s->msgq_who >= 0 && s->msgq_who <= SIM_MQ_LOGGER ? role_of[s->msgq_who] : ROLE_NONE;
+    for (int i = 0; role != ROLE_NONE && i < count; i++)
+        if (procs[i].role == role)
+            return i;
+    return lq;
+}
+
+/* The queue a special process has by the sample, or -1 for an ordinary one. */
+static int64_t role_queue(const sim_emu_sample_t *s, int role)
+{
+    switch (role) {
+    case ROLE_LOGGER:  return s->logger_queue;
+    case ROLE_MASTER:  return s->aco_master_queue;
+    case ROLE_COLONY1: return s->aco_colony_queue;
+    case ROLE_COLONY:  return (int64_t)(0.7 * (double)s->aco_colony_queue);
+    case ROLE_FLOOD:   return s->flood_queue;
+    default:           return -1;
+    }
 }
 
 /* The worker whose queue is the node's longest (index into the model). */
@@ -181,15 +242,26 @@ static int rank(const sim_emu_t *emu, const sim_emu_node_t *n, const sim_emu_sam
             w[i] = 0.0;                              /* most processes hold no binaries */
         wsum += w[i];
     }
-    int lq = longest_queue(emu, n, count);
+    int lq = maxq_index(s, procs, count, longest_queue(emu, n, count));
     int64_t qleft = s->msgq_total - s->msgq_max;
+    for (int i = 0; i < count; i++) {
+        int64_t rq = role_queue(s, procs[i].role);
+        if (rq > 0 && i != lq)
+            qleft -= rq;
+    }
+    int64_t flood_bytes = s->flood_queue * SIM_FLOOD_MSG_BYTES;
     for (int i = 0; i < count; i++) {
         int64_t v = 0;
         double share = wsum > 0 ? w[i] / wsum : 0.0;
+        int64_t rq = role_queue(s, procs[i].role);
         switch (by) {
         case BY_MEMORY: {
-            double spare = 0.5 * (double)s->mem_processes - 2688.0 * count;
+            double spare = 0.5 * (double)(s->mem_processes - flood_bytes - s->leak_proc_bytes) - 2688.0 * count;
             v = 2688 + (int64_t)(share * (spare > 0 ? spare : 0));
+            if (procs[i].role == ROLE_FLOOD)
+                v += flood_bytes;
+            else if (procs[i].role == ROLE_LEAK)
+                v += s->leak_proc_bytes;
             break;
         }
         case BY_REDUCTIONS: v = (int64_t)(share * 0.7 * (double)s->reductions); break;
@@ -197,10 +269,12 @@ static int rank(const sim_emu_t *emu, const sim_emu_node_t *n, const sim_emu_sam
         default:
             if (i == lq) {
                 v = s->msgq_max;
+            } else if (rq >= 0) {
+                v = rq < s->msgq_max ? rq : s->msgq_max;
             } else if (qleft > 0 && i >= N_SYSTEM) {
                 v = (int64_t)(share * (double)(s->msgq_total - s->msgq_max));
                 if (v > qleft) v = qleft;
-                if (v > s->msgq_max) v = s->msgq_max;
+                if (v >= s->msgq_max) v = s->msgq_max > 0 ? s->msgq_max - 1 : 0;   /* lq stays first */
                 qleft -= v;
             }
             break;
@@ -268,6 +342,8 @@ static int load_binary(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_call_t *
     return 0;
 }
 
+static void census(sim_emu_t *emu, sim_emu_node_t *n, ei_x_buff *x);
+
 static void collect(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_sample_t *s, ei_x_buff *x)
 {
     ei_x_encode_tuple_header(x, 4);
@@ -300,7 +376,10 @@ static void collect(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_sample_t *s
     }
     ei_x_encode_empty_list(x);
     count = rank(emu, n, s, BY_MESSAGE_QUEUE, r);
-    int lq = longest_queue(emu, n, count);
+    int lq = 0;                                      /* rank gave it exactly msgq_max */
+    for (int k = 1; k < count; k++)
+        if (r[k].value > r[lq].value)
+            lq = k;
     ei_x_encode_list_header(x, 1);
     ei_x_encode_tuple_header(x, 2);
     ei_x_encode_atom(x, "max_message_queue");
@@ -350,6 +429,79 @@ static int procs(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_call_t *c, con
     return 0;
 }
 
+/* ---- the module census (emulator side of the future module_clash fleet check) ---------- */
+
+static const char *const census_modules[] = {
+    "ant", "ant_app", "ant_colony", "ant_master", "ant_pheromone", "ant_sup", "ant_tour",
+    "smtwtp", "smtwtp_input", "application", "application_controller", "code", "code_server",
+    "erlang", "error_logger", "ets", "gen_server", "kernel", "lists", "logger", "maps",
+    "net_kernel", "proc_lib", "rpc", "supervisor", "timer",
+};
+static const struct { const char *app, *vsn; } census_apps[] = {
+    {"antfarm", "1.0.0"}, {"kernel", "8.5.3"}, {"stdlib", "4.2"}, {"sasl", "4.2"},
+};
+
+static uint64_t census_hash(const char *s, uint64_t salt)
+{
+    uint64_t h = 1469598103934665603ull ^ salt;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
+static void census_md5(const char *mod, uint64_t salt, unsigned char out[16])
+{
+    uint64_t a = census_hash(mod, salt), b = census_hash(mod, salt ^ 0x9e3779b97f4a7c15ull);
+    for (int i = 0; i < 8; i++) {
+        out[i] = (unsigned char)(a >> (8 * i));
+        out[8 + i] = (unsigned char)(b >> (8 * i));
+    }
+}
+
+/* {warren_census, 1, Release, [{ModBin, Md5Bin}], [{AppBin, VsnBin}]}: the md5s are the
+ * release's (the same on every node of it), but module_clash's module reports another one. */
+static void census(sim_emu_t *emu, sim_emu_node_t *n, ei_x_buff *x)
+{
+    int64_t now = sim_emu_now(emu);
+    int clash = n->faults && sim_inject_active(n->faults, SIM_FAULT_MODULE_CLASH, now);
+    const char *cm = clash ? n->faults->clash_module : NULL;
+    size_t nm = sizeof census_modules / sizeof census_modules[0];
+    int extra = 0;
+    if (cm) {
+        extra = 1;
+        for (size_t k = 0; k < nm; k++)
+            if (!strcmp(census_modules[k], cm))
+                extra = 0;
+    }
+    ei_x_encode_tuple_header(x, 5);
+    ei_x_encode_atom(x, "warren_census");
+    ei_x_encode_long(x, 1);
+    enc_bin(x, "antfarm-1.0.0");
+    ei_x_encode_list_header(x, (long)nm + extra);
+    unsigned char md5[16];
+    for (size_t k = 0; k < nm + (size_t)extra; k++) {
+        const char *mod = k < nm ? census_modules[k] : cm;
+        uint64_t salt = cm && !strcmp(mod, cm)
+                        ? 0xc1a54ull ^ ((uint64_t)n->index << 20) ^ (uint64_t)n->faults->start_ms[SIM_FAULT_MODULE_CLASH]
+                        : 0;
+        census_md5(mod, salt, md5);
+        ei_x_encode_tuple_header(x, 2);
+        enc_bin(x, mod);
+        ei_x_encode_binary(x, md5, 16);
+    }
+    ei_x_encode_empty_list(x);
+    ei_x_encode_list_header(x, (long)(sizeof census_apps / sizeof census_apps[0]));
+    for (size_t k = 0; k < sizeof census_apps / sizeof census_apps[0]; k++) {
+        ei_x_encode_tuple_header(x, 2);
+        enc_bin(x, census_apps[k].app);
+        enc_bin(x, census_apps[k].vsn);
+    }
+    ei_x_encode_empty_list(x);
+    emu->st.agent_census++;
+}
+
 int sim_emu_agent_call(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_call_t *c, ei_x_buff *x)
 {
     if (!strcmp(c->m, "code"))
@@ -373,12 +525,16 @@ int sim_emu_agent_call(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_call_t *
     }
     sim_emu_sample_t s;
     if (!strcmp(c->f, "collect") && c->arity == 1) {
-        sim_emu_values_sample(emu->seed, n->index, wr_mono_ms() - emu->start_ms, &s);
+        sim_emu_node_sample(emu, n, &s);
         collect(emu, n, &s, x);
         return 0;
     }
+    if (!strcmp(c->f, "census") && c->arity == 0) {
+        census(emu, n, x);
+        return 0;
+    }
     if (!strcmp(c->f, "procs") && c->arity == 2) {
-        sim_emu_values_sample(emu->seed, n->index, wr_mono_ms() - emu->start_ms, &s);
+        sim_emu_node_sample(emu, n, &s);
         return procs(emu, n, c, &s, x);
     }
     return 1;

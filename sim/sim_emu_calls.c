@@ -222,7 +222,7 @@ static void dispatch(sim_emu_t *emu, sim_emu_node_t *n, const call_t *c, ei_x_bu
         const char *f = c->f;
         int needs_values = !strcmp(f, "memory") || !strcmp(f, "system_info") || !strcmp(f, "statistics");
         if (needs_values)
-            sim_emu_values_sample(emu->seed, n->index, wr_mono_ms() - emu->start_ms, &s);
+            sim_emu_node_sample(emu, n, &s);
         if (!strcmp(f, "memory") && c->arity == 0) {
             ei_x_encode_list_header(x, MEM_NKEYS);
             for (int k = 0; k < MEM_NKEYS; k++)
@@ -290,6 +290,10 @@ int sim_emu_calls_handle(sim_emu_t *emu, sim_emu_node_t *n, int fd, const erlang
 {
     if (msg->msgtype != ERL_REG_SEND || strcmp(msg->toname, "rex") != 0) {
         emu->st.ignored++;                           /* links, monitors, other names */
+        return 0;
+    }
+    if (n->faults && sim_inject_active(n->faults, SIM_FAULT_SILENT, sim_emu_now(emu))) {
+        emu->st.silenced++;                          /* a hung node: ticks, but no answers */
         return 0;
     }
     const char *buf = emu->rx.buff;

@@ -15,6 +15,7 @@
 #include "sim_emu.h"
 #include "wr_log.h"
 #include "wr_error.h"
+#include "wr_time.h"
 
 /* Warn about the first few of a kind, then every 1000th, so a flood cannot flood the log. */
 static int worth_logging(uint64_t count)
@@ -180,4 +181,60 @@ void sim_emu_node_close(sim_emu_node_t *n)
         ei_close_connection(n->lfd);
         n->lfd = -1;
     }
+}
+
+/* ---- crash and restart (fault injection) ----------------------------------------------- */
+
+void sim_emu_node_crash(sim_emu_node_t *n)
+{
+    if (!n->emu || n->down)
+        return;
+    sim_emu_node_close(n);
+    n->down = 1;
+}
+
+int sim_emu_node_restart(sim_emu_node_t *n, int64_t now_ms, char *err, size_t errlen)
+{
+    char alive[EI_MAXALIVELEN + 1], host[EI_MAXHOSTNAMELEN + 1], cookie[EI_MAX_COOKIE_SIZE + 1];
+    snprintf(alive, sizeof alive, "%s", n->ec.thisalivename);
+    snprintf(host, sizeof host, "%s", n->ec.thishostname);
+    snprintf(cookie, sizeof cookie, "%s", n->ec.ei_connect_cookie);
+    unsigned creation = ((n->ec.creation + 1u) & 0x7fffffffu) | 4u;
+    sim_emu_t *emu = n->emu;
+    sim_emu_life_t life = n->life;
+    sim_inject_faults_t *faults = n->faults;
+    uint32_t index = n->index;
+    int port = n->port;
+    sim_emu_node_close(n);
+    int rc = sim_emu_node_open(emu, n, index, port, alive, host, cookie, creation, err, errlen);
+    /* sim_emu_node_open cleared the node: what survives a restart comes back */
+    n->faults = faults;
+    n->life = life;
+    if (rc != 0) {
+        n->emu = emu;
+        n->index = index;
+        n->port = port;
+        n->lfd = -1;
+        n->down = 1;
+        return rc;
+    }
+    n->life.restarts++;
+    n->life.boot_ms = now_ms;
+    if (n->faults)
+        sim_inject_init(n->faults);                  /* a fresh node has no fault */
+    n->down = 0;
+    return 0;
+}
+
+int64_t sim_emu_now(const sim_emu_t *emu)
+{
+    return wr_mono_ms() - emu->start_ms;
+}
+
+void sim_emu_node_sample(sim_emu_t *emu, const sim_emu_node_t *n, sim_emu_sample_t *s)
+{
+    int64_t now = sim_emu_now(emu);
+    sim_emu_values_at(emu->seed, emu->workload, n->index, now, &n->life, s);
+    if (n->faults)
+        sim_inject_apply(n->faults, now, s);
 }

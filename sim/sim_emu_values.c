@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sim_emu_values.h"
+#include "sim_antfarm.h"
 
 /* splitmix64: a well-mixed 64-bit hash of a 64-bit input. */
 static uint64_t mix64(uint64_t x)
@@ -83,13 +84,62 @@ enum {
     CH_UTIL = 130, CH_MQ_MAX = 150, CH_MQ_SUM = 151
 };
 
+int sim_emu_values_workload(const char *name, int *out)
+{
+    if (!strcmp(name, "antfarm"))
+        *out = SIM_WORKLOAD_ANTFARM;
+    else if (!strcmp(name, "plain"))
+        *out = SIM_WORKLOAD_PLAIN;
+    else
+        return -1;
+    return 0;
+}
+
+void sim_emu_values_settle(sim_emu_sample_t *s)
+{
+    s->mem_atom = 100000 + s->atom_count * 19;
+    s->mem_atom_used = s->mem_atom - 20000 - s->atom_count;
+    s->mem_system = s->mem_atom + s->mem_binary + s->mem_code + s->mem_ets + s->mem_other;
+    s->mem_total = s->mem_processes + s->mem_system;
+    if (s->logger_queue > s->msgq_max) {
+        s->msgq_max = s->logger_queue;
+        s->msgq_who = SIM_MQ_LOGGER;
+    }
+    if (s->msgq_total < s->msgq_max)
+        s->msgq_total = s->msgq_max;
+}
+
 void sim_emu_values_sample(uint64_t seed, uint32_t index, int64_t elapsed_ms, sim_emu_sample_t *out)
+{
+    sim_emu_values_at(seed, SIM_WORKLOAD_PLAIN, index, elapsed_ms, NULL, out);
+}
+
+void sim_emu_values_at(uint64_t seed, int workload, uint32_t index, int64_t elapsed_ms,
+                       const sim_emu_life_t *life, sim_emu_sample_t *out)
 {
     if (elapsed_ms < 0)
         elapsed_ms = 0;
-    /* The node "booted" between 10 minutes and 30 days before the emulator started. */
-    int64_t uptime0_ms = (int64_t)trait(seed, index, CH_UPTIME, 600e3, 2592e6, 1);
-    int64_t wall_ms = uptime0_ms + elapsed_ms;
+    int64_t wall_ms, run_ms;
+    if (life && life->restarts > 0) {
+        run_ms = elapsed_ms - life->boot_ms;
+        if (run_ms < 0)
+            run_ms = 0;
+        wall_ms = SIM_EMU_BOOT_MS + run_ms;
+    } else {
+        /* The node "booted" between 10 minutes and 30 days before the emulator started. */
+        wall_ms = (int64_t)trait(seed, index, CH_UPTIME, 600e3, 2592e6, 1) + elapsed_ms;
+        run_ms = elapsed_ms;
+    }
+    if (workload == SIM_WORKLOAD_ANTFARM)
+        sim_antfarm_sample(seed, index, wall_ms, run_ms, out);
+    else
+        sim_emu_values_plain(seed, index, wall_ms, out);
+}
+
+void sim_emu_values_plain(uint64_t seed, uint32_t index, int64_t wall_ms, sim_emu_sample_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->workload = SIM_WORKLOAD_PLAIN;
     double t = (double)wall_ms / 1000.0;
 
     /* gauges */
@@ -120,6 +170,7 @@ void sim_emu_values_sample(uint64_t seed, uint32_t index, int64_t elapsed_ms, si
                                     trait(seed, index, CH_ETS_BYTES, 5e3, 5e5, 1), 0.3));
     int64_t other = (int64_t)wander(seed, index, CH_OTHER_N, t, 600.0,
                                     trait(seed, index, CH_OTHER, 3e6, 2e7, 1), 0.1);
+    out->mem_other = other;
     out->mem_system = out->mem_atom + out->mem_binary + out->mem_code + out->mem_ets + other;
     out->mem_total = out->mem_processes + out->mem_system;
 
@@ -160,6 +211,10 @@ void sim_emu_values_sample(uint64_t seed, uint32_t index, int64_t elapsed_ms, si
                       (int64_t)((double)out->process_count * 0.02 * noise(seed, index, CH_MQ_SUM, t, 30.0));
     if (out->msgq_max == 0 && out->msgq_total > 0)
         out->msgq_max = 1;                           /* some queue holds the messages counted */
+    out->msgq_who = SIM_MQ_MODEL;
+    out->logger_queue = (int64_t)floor(3.0 * pow(noise(seed, index, 212, t, 20.0), 4));
+    out->msgq_total += out->logger_queue;
+    sim_emu_values_settle(out);
 }
 
 double sim_emu_values_unit(uint64_t seed, uint32_t index, uint32_t channel)
@@ -192,7 +247,9 @@ static int known_value(const sim_emu_sample_t *s, const char *name, double *v, i
         F("garbage_collection.words_reclaimed", gc_words),
         F("process.message_queue.sum", msgq_total), F("process.message_queue.total", msgq_total),
         F("process.message_queue.max", msgq_max), F("message_queue.sum", msgq_total),
-        F("message_queue.max", msgq_max),
+        F("message_queue.max", msgq_max), F("logger.queue", logger_queue),
+        F("logger.queue_max", logger_queue), F("dist.queue_bytes", dist_queue_bytes),
+        F("dist.queue_bytes_max", dist_queue_bytes_max), F("dist.busy_ports", dist_busy_ports),
 #undef F
     };
     static const struct { const char *name; int64_t v; } fixed[] = {
@@ -242,7 +299,6 @@ static int family_value(uint64_t seed, uint32_t index, const sim_emu_sample_t *s
         {"system.wordsize", 8}, {"run_queue.dirty_cpu", 0}, {"run_queue.dirty_io", 0},
         {"process.status.suspended", 0}, {"process.status.exiting", 0}, {"port.sctp", 0},
         {"socket.count", 0}, {"dist.peers", 1}, {"dist.visible", 0}, {"dist.hidden", 1},
-        {"dist.queue_bytes", 0}, {"dist.queue_bytes_max", 0}, {"dist.busy_ports", 0},
         {"dist.busy_limit", 1048576}, {"shell.processes", 0}, {"shell.memory", 0},
         {"shell.history", 0}, {"logger.proxy_queue", 0}, {"logger.handlers", 1},
     };
@@ -302,9 +358,7 @@ static int family_value(uint64_t seed, uint32_t index, const sim_emu_sample_t *s
     else if (!strcmp(name, "os.disk.max_used_percent")) {
         *v = wander(seed, index, 210, t, 3600.0, trait(seed, index, 211, 15.0, 80.0, 0), 0.1);
         *is_int = 0;
-    } else if (!strcmp(name, "logger.queue") || !strcmp(name, "logger.queue_max"))
-        *v = floor(3.0 * pow(noise(seed, index, 212, t, 20.0), 4));
-    else if (!strcmp(name, "scheduler.dirty_cpu.utilization") || !strcmp(name, "scheduler.dirty_io.utilization")) {
+    } else if (!strcmp(name, "scheduler.dirty_cpu.utilization") || !strcmp(name, "scheduler.dirty_io.utilization")) {
         *v = 100.0 * s->util * (name[16] == 'c' ? 0.2 : 0.05) * noise(seed, index, 213, t, 30.0);
         *is_int = 0;
     } else

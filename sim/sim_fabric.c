@@ -7,8 +7,16 @@
  * them in DIR/pids, then watches the root's HTTP API until every node is visible and up.
  * It returns with the fabric running. `down` stops what DIR/pids lists.
  *
- * Layout of DIR: cookie, manifest.K (emulator K's nodes), leaf-J.conf, relay-I.conf,
- * root.conf, pids ("PID KIND ID" lines), root.url, logs/<id>.log, data/<id>/ (LMDB). */
+ * Redundant by default (DESIGN sections 2 and 5): every relay is a pair (relay-L-Ka and
+ * relay-L-Kb, both bound; children list both in mode failover), the top relays stream to a
+ * root pair (root-a, root-b: ROUTERs tier_port and +1, HTTP http_port and +1) in mode all,
+ * and the leaves under one relay pair form a takeover group (every leaf lists the group's
+ * nodes and leaves; the relay says who is live). --no-redundancy: single relays, one root.
+ *
+ * Layout of DIR: cookie, manifest.K (emulator K's nodes), leaf-J.conf, relay-*.conf,
+ * root*.conf, pids ("PID KIND ID" lines), root.url (the root URLs, comma separated),
+ * run/<id>.argv (each process's command line, for `warren-sim restart`), logs/<id>.log,
+ * data/<id>/ (LMDB). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,6 +31,7 @@
 #include <unistd.h>
 #include "sim.h"
 #include "sim_fabric.h"
+#include "sim_scenario.h"
 #include "wr_time.h"
 
 typedef struct {
@@ -36,6 +45,9 @@ typedef struct {
     double interval;
     double timeout;
     long   seed;
+    const char *scenario;   /* fault scenario file for the emulators (sim_scenario.h), or NULL */
+    const char *workload;   /* antfarm (default) or plain */
+    int    no_redundancy;
     char   dir[PATH_MAX];
     char   bin[PATH_MAX];
 } up_opts_t;
@@ -59,6 +71,12 @@ static void up_usage(FILE *out)
             "  --http-port P      root HTTP API port (default 7380)\n"
             "  --timeout SEC      give up waiting for the root after this (default 300)\n"
             "  --seed S           seed of the emulated values (default 1)\n"
+            "  --workload W       what the emulated nodes run: antfarm (default) or plain\n"
+            "  --scenario FILE    fault scenario for the emulated nodes (docs/SIM.md); faults can\n"
+            "                     also be injected later with `warren-sim inject --dir DIR`\n"
+            "  --no-redundancy    single relays and one root (default: relay pairs, a root\n"
+            "                     pair on --tier-port and +1, HTTP on --http-port and +1,\n"
+            "                     and leaf takeover groups)\n"
             "  --bin DIR          where warren-leaf/-relay/-root are (default: beside warren-sim)\n"
             "  -h, --help         this help\n");
 }
@@ -112,7 +130,9 @@ static int parse_up(int argc, char **argv, up_opts_t *o)
         {"per-emulator", required_argument, NULL, 'm'}, {"interval", required_argument, NULL, 'i'},
         {"base-port", required_argument, NULL, 'p'}, {"tier-port", required_argument, NULL, 't'},
         {"http-port", required_argument, NULL, 'w'}, {"timeout", required_argument, NULL, 'T'},
-        {"seed", required_argument, NULL, 's'},      {"bin", required_argument, NULL, 'b'},
+        {"seed", required_argument, NULL, 's'},      {"scenario", required_argument, NULL, 'S'},
+        {"workload", required_argument, NULL, 'W'},      {"bin", required_argument, NULL, 'b'},
+        {"no-redundancy", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -125,6 +145,7 @@ static int parse_up(int argc, char **argv, up_opts_t *o)
     o->interval = 10;
     o->timeout = 300;
     o->seed = 1;
+    o->workload = "antfarm";
     int c, rc = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -140,7 +161,16 @@ static int parse_up(int argc, char **argv, up_opts_t *o)
         case 'w': rc |= parse_long("--http-port", optarg, 1024, 65535, &o->http_port); break;
         case 'T': rc |= parse_double("--timeout", optarg, 1, 86400, &o->timeout); break;
         case 's': rc |= parse_long("--seed", optarg, 0, LONG_MAX, &o->seed); break;
+        case 'S': o->scenario = optarg; break;                       /* checked in sim_up_main */
+        case 'W':
+            if (strcmp(optarg, "antfarm") && strcmp(optarg, "plain")) {
+                fprintf(stderr, "warren-sim up: --workload: '%s' is not antfarm or plain\n", optarg);
+                rc = -1;
+            }
+            o->workload = optarg;
+            break;
         case 'b': snprintf(o->bin, sizeof o->bin, "%s", optarg); break;
+        case 'R': o->no_redundancy = 1; break;
         case 'h': up_usage(stdout); exit(0);
         default: up_usage(stderr); return -1;
         }
@@ -202,10 +232,21 @@ static int write_file(const char *path, const char *text)
 }
 
 static FILE *pids_file;
+static char  run_dir[PATH_MAX];     /* the fabric's DIR, for sim_spawn's argv files */
 
-/* Starts argv detached (own session), output to logpath, records it in DIR/pids. */
-static pid_t spawn(const char *kind, const char *id, char *const argv[], const char *logpath)
+pid_t sim_spawn(const char *dir, FILE *pids, const char *kind, const char *id, char *const argv[],
+                const char *logpath)
 {
+    char path[PATH_MAX + 96];
+    snprintf(path, sizeof path, "%s/run", dir);
+    mkdir(path, 0750);
+    snprintf(path, sizeof path, "%s/run/%s.argv", dir, id);
+    FILE *af = fopen(path, "w");
+    if (af) {
+        for (size_t i = 0; argv[i]; i++)
+            fprintf(af, "%s\n", argv[i]);
+        fclose(af);
+    }
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -223,9 +264,15 @@ static pid_t spawn(const char *kind, const char *id, char *const argv[], const c
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
-    fprintf(pids_file, "%d %s %s\n", (int)pid, kind, id);
-    fflush(pids_file);
+    fprintf(pids, "%d %s %s\n", (int)pid, kind, id);
+    fflush(pids);
     return pid;
+}
+
+/* Starts argv detached (own session), output to logpath, records it in DIR/pids. */
+static pid_t spawn(const char *kind, const char *id, char *const argv[], const char *logpath)
+{
+    return sim_spawn(run_dir, pids_file, kind, id, argv, logpath);
 }
 
 static void tail_log(const char *path)
@@ -297,13 +344,59 @@ static void progress(int tty, double t, long listening, long total, const sim_ro
     }
 }
 
+int sim_fabric_check_ports(long base_port, long nodes, long tier_port, long tier_ports, long http_port,
+                           long http_ports, char *err, size_t errlen)
+{
+    struct { const char *what; long lo, hi; } r[3] = {
+        {"emulated nodes (--base-port)", base_port, base_port + nodes - 1},
+        {"tiers' ROUTERs (--tier-port)", tier_port, tier_port + tier_ports - 1},
+        {"root HTTP (--http-port)", http_port, http_port + http_ports - 1},
+    };
+    for (int i = 0; i < 3; i++) {
+        if (r[i].hi > 65535) {
+            snprintf(err, errlen, "ports of the %s would run to %ld, past 65535: lower it", r[i].what, r[i].hi);
+            return -1;
+        }
+        for (int j = i + 1; j < 3; j++) {
+            if (r[i].lo <= r[j].hi && r[j].lo <= r[i].hi) {
+                snprintf(err, errlen, "port ranges overlap: %s %ld..%ld and %s %ld..%ld; move one of them",
+                         r[i].what, r[i].lo, r[i].hi, r[j].what, r[j].lo, r[j].hi);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 int sim_up_main(int argc, char **argv)
 {
+    char path[PATH_MAX + 64], buf[PATH_MAX + 256];
     up_opts_t o;
     if (parse_up(argc, argv, &o) != 0)
         return 2;
+    static char scenario_abs[PATH_MAX];
+    if (o.scenario && sim_scenario_check(o.scenario, o.nodes, scenario_abs, sizeof scenario_abs) != 0)
+        return 2;                                    /* sim_scenario.c printed file:line: error */
+    if (o.scenario)
+        o.scenario = scenario_abs;
     int64_t t0 = wr_mono_ms();
-    char path[PATH_MAX + 64], buf[PATH_MAX + 256];
+    long emulators = (o.nodes + o.per_emulator - 1) / o.per_emulator;
+    long leaves = (o.nodes + o.leaf_size - 1) / o.leaf_size;
+    long levels, counts[SIM_MAX_LEVELS];
+    if (sim_fabric_shape(leaves, o.fanout, &levels, counts) != 0) {
+        fprintf(stderr, "warren-sim up: tree too deep: raise --fanout\n");
+        return 2;
+    }
+    long relays = 0;
+    for (long l = 0; l < levels; l++)
+        relays += counts[l];
+    int red = !o.no_redundancy;
+    long roots = red ? 2 : 1, per_relay = red ? 2 : 1;
+    if (sim_fabric_check_ports(o.base_port, o.nodes, o.tier_port, roots + relays * per_relay, o.http_port, roots,
+                               buf, sizeof buf) != 0) {
+        fprintf(stderr, "warren-sim up: %s\n", buf);
+        return 2;
+    }
 
     if (mkdir(o.dir, 0750) != 0 && errno != EEXIST) {
         fprintf(stderr, "warren-sim up: mkdir %s: %s\n", o.dir, strerror(errno));
@@ -351,19 +444,10 @@ int sim_up_main(int argc, char **argv)
         return 2;
     }
 
-    long emulators = (o.nodes + o.per_emulator - 1) / o.per_emulator;
-    long leaves = (o.nodes + o.leaf_size - 1) / o.leaf_size;
-    long levels, counts[SIM_MAX_LEVELS];
-    if (sim_fabric_shape(leaves, o.fanout, &levels, counts) != 0) {
-        fprintf(stderr, "warren-sim up: tree too deep: raise --fanout\n");
-        return 2;
-    }
-    long relays = 0;
-    for (long l = 0; l < levels; l++)
-        relays += counts[l];
-    fprintf(stderr, "warren-sim up: %ld nodes in %ld emulator process%s, %ld leaves, %ld relay%s in %ld level%s, 1 root\n",
-            o.nodes, emulators, emulators == 1 ? "" : "es", leaves, relays, relays == 1 ? "" : "s", levels,
-            levels == 1 ? "" : "s");
+    fprintf(stderr, "warren-sim up: %ld nodes in %ld emulator process%s, %ld leaves, %ld relay%s%s in %ld level%s, %s\n",
+            o.nodes, emulators, emulators == 1 ? "" : "es", leaves, relays, red ? " pair" : "",
+            relays == 1 ? "" : "s", levels, levels == 1 ? "" : "s", red ? "a root pair" : "1 root");
+    snprintf(run_dir, sizeof run_dir, "%s", dir);
 
     snprintf(path, sizeof path, "%s/pids", dir);
     pids_file = fopen(path, "w");
@@ -371,14 +455,14 @@ int sim_up_main(int argc, char **argv)
         fprintf(stderr, "warren-sim up: %s: %s\n", path, strerror(errno));
         return 2;
     }
-    size_t nkids = (size_t)(emulators + leaves + relays + 1), k = 0;
+    size_t nkids = (size_t)(emulators + leaves + relays * per_relay + roots), k = 0;
     child_t *kids = calloc(nkids, sizeof *kids);
     if (!kids)
         return 2;
 
     /* 1. Emulators. */
     char exe[PATH_MAX + 32], a_count[32], a_first[32], a_port[32], a_seed[32];
-    char a_manifest[PATH_MAX + 32], a_ready[PATH_MAX + 32];
+    char a_manifest[PATH_MAX + 32], a_ready[PATH_MAX + 32], a_ctl[PATH_MAX + 32];
     for (long e = 0; e < emulators; e++) {
         long first = e * o.per_emulator;
         long count = first + o.per_emulator > o.nodes ? o.nodes - first : o.per_emulator;
@@ -389,90 +473,149 @@ int sim_up_main(int argc, char **argv)
         snprintf(a_seed, sizeof a_seed, "%ld", o.seed);
         snprintf(a_manifest, sizeof a_manifest, "%s/manifest.%ld", dir, e);
         snprintf(a_ready, sizeof a_ready, "%s/emu-%ld.ready", dir, e);
+        snprintf(a_ctl, sizeof a_ctl, "%s/emu-%ld.sock", dir, e);   /* warren-sim inject */
         unlink(a_ready);
         char *av[] = {exe, "emulate", "--count", a_count, "--first", a_first, "--base-port", a_port,
                       "--cookie-file", cookie_path, "--seed", a_seed, "--manifest-out", a_manifest,
-                      "--ready-file", a_ready, NULL};
+                      "--ready-file", a_ready, "--workload", (char *)o.workload, "--control", a_ctl,
+                      o.scenario ? "--scenario" : NULL, (char *)o.scenario, NULL};
         child_t *c = &kids[k++];
         snprintf(c->id, sizeof c->id, "emu-%ld", e);
         snprintf(c->log, sizeof c->log, "%s/logs/%s.log", dir, c->id);
         c->pid = spawn("emulator", c->id, av, c->log);
     }
 
-    /* 2. Configs: root, relays (top level first), leaves. Relay r of level l has the
-     *    port tier_port + 1 + (its global index). */
-    snprintf(path, sizeof path, "%s/root.conf", dir);
-    snprintf(buf, sizeof buf,
-             "# generated by warren-sim up\n"
-             "root = {\n  id = \"root\";\n  bind = \"tcp://127.0.0.1:%ld\";\n"
-             "  http = { listen = \"127.0.0.1\"; port = %ld; };\n  interval = %g;\n};\n",
-             o.tier_port, o.http_port, o.interval);
-    if (write_file(path, buf) != 0)
-        goto io_error;
+    /* 2. Configs: roots, relays (top level first), leaves. Roots take tier_port (and +1);
+     *    relay instance x of relay r (global index i over the levels) takes
+     *    tier_port + roots + i * per_relay + x. */
+    static const char *const suffix[2] = {"a", "b"};
+    char root_ids[2][16];
+    for (long x = 0; x < roots; x++) {
+        snprintf(root_ids[x], sizeof root_ids[x], red ? "root-%s" : "root", suffix[x]);
+        snprintf(path, sizeof path, "%s/%s.conf", dir, root_ids[x]);
+        snprintf(buf, sizeof buf,
+                 "# generated by warren-sim up\n"
+                 "root = {\n  id = \"%s\";\n  bind = \"tcp://127.0.0.1:%ld\";\n"
+                 "  http = { listen = \"127.0.0.1\"; port = %ld; };\n  interval = %g;\n"
+                 "  store = { path = \"%s/data/%s\"; map_size_mb = 256; };\n};\n",
+                 root_ids[x], o.tier_port + x, o.http_port + x, o.interval, dir, root_ids[x]);
+        if (write_file(path, buf) != 0)
+            goto io_error;
+    }
     long relay_base[SIM_MAX_LEVELS];
     for (long l = 0, idx = 0; l < levels; l++) {
         relay_base[l] = idx;
         idx += counts[l];
     }
+#define RELAY_PORT(l, r, x) (o.tier_port + roots + (relay_base[l] + (r)) * per_relay + (x))
     for (long l = 0; l < levels; l++) {
         for (long r = 0; r < counts[l]; r++) {
-            long port = o.tier_port + 1 + relay_base[l] + r;
-            long parent_port = l + 1 < levels ? o.tier_port + 1 + relay_base[l + 1] + r / o.fanout : o.tier_port;
-            snprintf(path, sizeof path, "%s/relay-%ld-%ld.conf", dir, l + 1, r + 1);
-            snprintf(buf, sizeof buf,
-                     "# generated by warren-sim up\n"
-                     "relay = {\n  id = \"relay-%ld-%ld\";\n  bind = \"tcp://127.0.0.1:%ld\";\n"
-                     "  parents = [\"tcp://127.0.0.1:%ld\"];\n  interval = %g;\n};\n",
-                     l + 1, r + 1, port, parent_port, o.interval);
-            if (write_file(path, buf) != 0)
-                goto io_error;
+            char parents[256];
+            if (l + 1 < levels) {
+                long pr = r / o.fanout;
+                if (red)
+                    snprintf(parents, sizeof parents,
+                             "[\"tcp://127.0.0.1:%ld\", \"tcp://127.0.0.1:%ld\"];\n  parent_mode = \"failover\"",
+                             RELAY_PORT(l + 1, pr, 0), RELAY_PORT(l + 1, pr, 1));
+                else
+                    snprintf(parents, sizeof parents, "[\"tcp://127.0.0.1:%ld\"]", RELAY_PORT(l + 1, pr, 0));
+            } else if (red) {
+                snprintf(parents, sizeof parents,
+                         "[\"tcp://127.0.0.1:%ld\", \"tcp://127.0.0.1:%ld\"];\n  parent_mode = \"all\"",
+                         o.tier_port, o.tier_port + 1);
+            } else {
+                snprintf(parents, sizeof parents, "[\"tcp://127.0.0.1:%ld\"]", o.tier_port);
+            }
+            for (long x = 0; x < per_relay; x++) {
+                char id[64];
+                snprintf(id, sizeof id, "relay-%ld-%ld%s", l + 1, r + 1, red ? suffix[x] : "");
+                snprintf(path, sizeof path, "%s/%s.conf", dir, id);
+                snprintf(buf, sizeof buf,
+                         "# generated by warren-sim up\n"
+                         "relay = {\n  id = \"%s\";\n  bind = \"tcp://127.0.0.1:%ld\";\n"
+                         "  parents = %s;\n  interval = %g;\n"
+                         "  store = { path = \"%s/data/%s\"; map_size_mb = 256; };\n};\n",
+                         id, RELAY_PORT(l, r, x), parents, o.interval, dir, id);
+                if (write_file(path, buf) != 0)
+                    goto io_error;
+            }
         }
     }
     for (long j = 0; j < leaves; j++) {
-        long first = j * o.leaf_size;
-        long count = first + o.leaf_size > o.nodes ? o.nodes - first : o.leaf_size;
-        long parent_port = o.tier_port + 1 + relay_base[0] + j / o.fanout;
-        char nodes_path[PATH_MAX + 32];
-        snprintf(nodes_path, sizeof nodes_path, "%s/leaf-%ld.nodes", dir, j + 1);
-        FILE *nf = fopen(nodes_path, "w");
-        if (!nf)
-            goto io_error;
-        fprintf(nf, "# nodes of leaf-%ld: name@host port address\n", j + 1);
-        for (long n = first; n < first + count; n++)
-            fprintf(nf, "sim%05ld@127.0.0.1 %ld 127.0.0.1\n", n, o.base_port + n);
-        if (fclose(nf) != 0)
-            goto io_error;
+        long pr = j / o.fanout;     /* the relay (pair) above this leaf */
+        char nodes_path[PATH_MAX + 32], parents[256], group[2048];
+        long g_first = red ? pr * o.fanout : j, g_last = red ? pr * o.fanout + o.fanout - 1 : j;
+        if (g_last >= leaves)
+            g_last = leaves - 1;
+        if (red)
+            snprintf(nodes_path, sizeof nodes_path, "%s/group-%ld.nodes", dir, pr + 1);
+        else
+            snprintf(nodes_path, sizeof nodes_path, "%s/leaf-%ld.nodes", dir, j + 1);
+        if (!red || j == g_first) {  /* a group's file is written once, with its first leaf */
+            long first = g_first * o.leaf_size, last = (g_last + 1) * o.leaf_size;
+            if (last > o.nodes)
+                last = o.nodes;
+            FILE *nf = fopen(nodes_path, "w");
+            if (!nf)
+                goto io_error;
+            if (red)
+                fprintf(nf, "# nodes of the leaf group under relay pair %ld: name@host port address\n", pr + 1);
+            else
+                fprintf(nf, "# nodes of leaf-%ld: name@host port address\n", j + 1);
+            for (long n = first; n < last; n++)
+                fprintf(nf, "sim%05ld@127.0.0.1 %ld 127.0.0.1\n", n, o.base_port + n);
+            if (fclose(nf) != 0)
+                goto io_error;
+        }
+        group[0] = 0;
+        if (red) {
+            size_t gl = (size_t)snprintf(group, sizeof group, "  group = { leaves = [");
+            for (long g = g_first; g <= g_last && gl < sizeof group - 32; g++)
+                gl += (size_t)snprintf(group + gl, sizeof group - gl, "%s\"leaf-%ld\"", g > g_first ? ", " : "", g + 1);
+            snprintf(group + gl, sizeof group - gl, "]; };\n");
+            snprintf(parents, sizeof parents,
+                     "[\"tcp://127.0.0.1:%ld\", \"tcp://127.0.0.1:%ld\"];\n  parent_mode = \"failover\"",
+                     RELAY_PORT(0, pr, 0), RELAY_PORT(0, pr, 1));
+        } else {
+            snprintf(parents, sizeof parents, "[\"tcp://127.0.0.1:%ld\"]", RELAY_PORT(0, pr, 0));
+        }
         snprintf(path, sizeof path, "%s/leaf-%ld.conf", dir, j + 1);
         snprintf(buf, sizeof buf,
                  "# generated by warren-sim up\n"
                  "leaf = {\n  id = \"leaf-%ld\";\n  cookie_file = \"%s\";\n  interval = %g;\n"
-                 "  parents = [\"tcp://127.0.0.1:%ld\"];\n"
+                 "  parents = %s;\n"
                  "  store = { path = \"%s/data/leaf-%ld\"; map_size_mb = 256; };\n"
-                 "  nodes_file = \"%s\";\n};\n",
-                 j + 1, cookie_path, o.interval, parent_port, dir, j + 1, nodes_path);
+                 "  nodes_file = \"%s\";\n%s};\n",
+                 j + 1, cookie_path, o.interval, parents, dir, j + 1, nodes_path, group);
         if (write_file(path, buf) != 0)
             goto io_error;
     }
+#undef RELAY_PORT
 
     /* 3. Start the tiers, top down. */
     {
         char conf[PATH_MAX + 32];
-        snprintf(exe, sizeof exe, "%s/warren-root", o.bin);
-        snprintf(conf, sizeof conf, "%s/root.conf", dir);
-        char *av[] = {exe, "--config", conf, NULL};
-        child_t *c = &kids[k++];
-        snprintf(c->id, sizeof c->id, "root");
-        snprintf(c->log, sizeof c->log, "%s/logs/root.log", dir);
-        c->pid = spawn("root", "root", av, c->log);
+        child_t *c;
+        for (long x = 0; x < roots; x++) {
+            snprintf(exe, sizeof exe, "%s/warren-root", o.bin);
+            snprintf(conf, sizeof conf, "%s/%s.conf", dir, root_ids[x]);
+            char *av[] = {exe, "--config", conf, NULL};
+            c = &kids[k++];
+            snprintf(c->id, sizeof c->id, "%s", root_ids[x]);
+            snprintf(c->log, sizeof c->log, "%s/logs/%s.log", dir, c->id);
+            c->pid = spawn("root", c->id, av, c->log);
+        }
         for (long l = levels - 1; l >= 0; l--) {
             for (long r = 0; r < counts[l]; r++) {
-                snprintf(exe, sizeof exe, "%s/warren-relay", o.bin);
-                snprintf(conf, sizeof conf, "%s/relay-%ld-%ld.conf", dir, l + 1, r + 1);
-                char *rav[] = {exe, "--config", conf, NULL};
-                c = &kids[k++];
-                snprintf(c->id, sizeof c->id, "relay-%ld-%ld", l + 1, r + 1);
-                snprintf(c->log, sizeof c->log, "%s/logs/%s.log", dir, c->id);
-                c->pid = spawn("relay", c->id, rav, c->log);
+                for (long x = 0; x < per_relay; x++) {
+                    c = &kids[k++];
+                    snprintf(c->id, sizeof c->id, "relay-%ld-%ld%s", l + 1, r + 1, red ? suffix[x] : "");
+                    snprintf(exe, sizeof exe, "%s/warren-relay", o.bin);
+                    snprintf(conf, sizeof conf, "%s/%s.conf", dir, c->id);
+                    char *rav[] = {exe, "--config", conf, NULL};
+                    snprintf(c->log, sizeof c->log, "%s/logs/%s.log", dir, c->id);
+                    c->pid = spawn("relay", c->id, rav, c->log);
+                }
             }
         }
     }
@@ -511,16 +654,23 @@ int sim_up_main(int argc, char **argv)
         c->pid = spawn("leaf", c->id, av, c->log);
     }
 
-    /* 5. Watch the root until every node is up. */
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%ld", o.http_port);
+    /* 5. Watch the root(s) until every node is up at each. */
+    char urls[2][64], url[160];
+    for (long x = 0; x < roots; x++)
+        snprintf(urls[x], sizeof urls[x], "http://127.0.0.1:%ld", o.http_port + x);
+    snprintf(url, sizeof url, "%s%s%s", urls[0], roots > 1 ? "," : "", roots > 1 ? urls[1] : "");
     snprintf(path, sizeof path, "%s/root.url", dir);
     snprintf(buf, sizeof buf, "%s\n", url);
     write_file(path, buf);
     int64_t last_print = 0;
     for (;;) {
-        sim_root_status_t st;
-        int have = sim_root_status(url, &st) == 0;
+        sim_root_status_t st, st2;
+        int have = sim_root_status(urls[0], &st) == 0;
+        if (have && roots > 1) {   /* the pair counts as its worse half */
+            have = sim_root_status(urls[1], &st2) == 0;
+            if (have && st2.nodes_up < st.nodes_up)
+                st = st2;
+        }
         double t = (wr_mono_ms() - t0) / 1000.0;
         int done = have && st.nodes_up >= o.nodes;
         if (done || wr_mono_ms() - last_print >= (tty ? 200 : 1000)) {
@@ -530,7 +680,8 @@ int sim_up_main(int argc, char **argv)
         if (done) {
             if (tty)
                 fputc('\n', stderr);
-            fprintf(stderr, "warren-sim up: all %ld nodes visible and up at the root after %.1f s\n", o.nodes, t);
+            fprintf(stderr, "warren-sim up: all %ld nodes visible and up at the root%s after %.1f s\n", o.nodes,
+                    roots > 1 ? " pair (both roots)" : "", t);
             break;
         }
         int dead = find_dead(kids, k);

@@ -1,10 +1,11 @@
 /* test_leaf_samples: the leaf's LMDB side (leaf/leaf_samples.c and leaf/leaf_hist.c, included
  * directly) on a real LMDB in a mkdtemp directory: batched writes, series ids surviving a reopen,
- * metric queries (limit, window, errors), retention by age and size, a full map that is pruned
+ * metric queries (limit, window, errors), rows merged and metric codes surviving a reopen,, retention by age and size, a full map that is pruned
  * instead of failing, downsampled tiers (known answers, counters as rates, bucket boundaries,
  * restart), tier selection and truncation, the history config. */
 #include "../leaf/leaf_samples.c"
 #include "../leaf/leaf_hist.c"
+#include "../leaf/leaf_query.c"
 
 #include <jansson.h>
 #include <setjmp.h>
@@ -89,7 +90,7 @@ static void test_write_query(void **state)
     }
     assert_int_equal(leaf_samples_flush(&f->lf), 200);
     assert_int_equal(f->lf.n_pending, 0);
-    assert_int_not_equal(f->lf.nodes[0].series[m], 0);
+    assert_int_not_equal(f->lf.nodes[0].sid, 0);
 
     char err[256];
     int rc;
@@ -138,13 +139,14 @@ static void test_write_query(void **state)
     assert_null(query(f, 0, "{\"limit\":3}", &rc, err, sizeof err));
     assert_int_equal(rc, WR_EINVAL);
 
-    /* series ids survive a reopen */
-    uint32_t sid = f->lf.nodes[0].series[m];
+    /* node ids and metric codes survive a reopen */
+    uint32_t sid = f->lf.nodes[0].sid, code = leaf_rows_code(&f->lf, (uint32_t)m);
     leaf_samples_close(&f->lf);
-    memset(f->lf.nodes[0].series, 0, sizeof f->lf.nodes[0].series);
+    f->lf.nodes[0].sid = 0;
     f->lf.next_sid = 0;
     open_store(f);
-    assert_int_equal(f->lf.nodes[0].series[m], sid);
+    assert_int_equal(f->lf.nodes[0].sid, sid);
+    assert_int_equal(leaf_rows_code(&f->lf, (uint32_t)m), code);
     assert_true(f->lf.next_sid > sid);
     j = query(f, 0, "{\"metric\":\"memory.total\",\"since\":0,\"until\":1000000}", &rc, err, sizeof err);
     assert_int_equal(rc, 0);
@@ -399,7 +401,7 @@ static void test_tiers_restart(void **state)
     assert_int_equal(f->lf.hist_points_written, 0);
     leaf_samples_close(&f->lf);          /* as good as a crash: nothing more is written */
     assert_int_equal(f->lf.hist_points_written, 0);
-    memset(f->lf.nodes[0].series, 0, sizeof f->lf.nodes[0].series);
+    f->lf.nodes[0].sid = 0;
     open_store(f);
     json_t *p0 = stepped(f, "memory.total", base, base + 9999, "\"10s\"", 0, "10s");
     assert_int_equal(json_array_size(json_object_get(p0, "points")), 1);   /* rebuilt */
@@ -454,13 +456,14 @@ static void test_tiers_retention(void **state)
     json_decref(j);
 }
 
-/* Retention by size: a 1 MB cap in an 8 MB map; the oldest samples go first, counted. */
+/* Retention by size: a 1 MB cap in an 8 MB map (80 batches of 500 rows: about 2 MB of rows);
+ * the oldest samples go first, counted. */
 static void test_size_cap(void **state)
 {
     fixture_t *f = *state;
     with_tiers(f, 1, 8);
     int64_t ts = 1000000;
-    for (int b = 0; b < 40; b++) {
+    for (int b = 0; b < 80; b++) {
         for (int i = 0; i < 250; i++, ts += 1000)
             for (uint32_t m = 0; m < 4; m++)
                 leaf_samples_add(&f->lf, m % 2, m, ts, (double)ts);
@@ -471,8 +474,15 @@ static void test_size_cap(void **state)
     assert_int_equal(f->lf.samples_dropped, 0);
     wr_store_info_t info;
     assert_int_equal(wr_store_info(f->lf.store, &info), 0);
-    assert_true(info.entries[LEAF_DB_SAMPLES_IDX] * LEAF_RAW_SAMPLE_BYTES <= (1u << 20));
-    assert_int_equal(info.entries[LEAF_DB_SAMPLES_IDX] + f->lf.samples_pruned_size, 40000);
+    assert_true(raw_estimate(&f->lf, info.entries[LEAF_DB_SAMPLES_IDX]) <= (1u << 20));
+    /* every sample is either still stored or counted as pruned */
+    count_t c = {0, 0, 0};
+    wr_txn_t *txn = NULL;
+    assert_int_equal(wr_store_begin(f->lf.store, 0, &txn), 0);
+    assert_int_equal(wr_store_scan(txn, f->lf.db_samples, NULL, 0, NULL, 0, count_visit, &c), 0);
+    wr_store_abort(&txn);
+    assert_int_equal(c.rows, info.entries[LEAF_DB_SAMPLES_IDX]);
+    assert_int_equal(c.samples + f->lf.samples_pruned_size, 80000);
     span_t sp;
     assert_int_equal(raw_span(&f->lf, &sp), 0);
     assert_true(sp.oldest > 1000000);

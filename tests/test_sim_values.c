@@ -4,6 +4,7 @@
  * inside their limits and families agree with their totals, the same inputs give the same
  * values, and a name the model does not know gets a sane value by unit and kind. */
 #include "../sim/sim_emu_values.c"
+#include "../sim/sim_antfarm.c"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,12 +2,14 @@
 %% (code:load_binary/3 through rex). The leaf calls it through rex:
 %%   collect(Opts)  -> {warren_agent, 1, Metrics, Info}    every metric of the node, one call
 %%   procs(By, N)   -> [{Pid, Name, InitialCall, Current, Value}]   the live top-N processes
+%%   subscribe(LeafNode, Opts) -> {ok, Pid}   push notifications to LeafNode (end of file)
 %% Every string in a reply is a binary, every value a number, so the C side stays simple.
 %% The agent must cost the node little: one pass over the processes per call; the only state
 %% is the previous scheduler_wall_time sample, kept in a public ETS table owned by one parked
 %% process (warren_agent_swt, see utilization_family/0).
 -module(warren_agent).
 -export([collect/1, procs/2]).
+-export([subscribe/2, log/2, prompt/1, notify_loop/1]).   % notifications (end of file)
 
 -define(PROCS_MAX, 1000).
 
@@ -16,6 +18,7 @@
 %% Metrics: [{Name :: binary(), Value :: number()}], names from core/wr_metric.c (docs/METRICS.md).
 %% Info: [{Key :: atom(), Term}] for what is not a number (the leaf ignores unknown keys):
 %%   {max_message_queue, {PidBin, NameBin, Len}}   the process with the longest queue
+%%   {system_monitor, [{Event, Count}]}            system monitor events counted (notifications)
 %% Every family is computed inside its own catch, so one failing BIF (or a missing
 %% application) drops that family only. Opts is a list, reserved (the leaf passes []).
 collect(Opts) when is_list(Opts) ->
@@ -33,7 +36,7 @@ collect(Opts) when is_list(Opts) ->
                             safe(fun applications_family/0, []),
                             safe(fun os_family/0, []),
                             safe(fun logger_family/0, [])]),
-    {warren_agent, 1, Metrics, [{max_message_queue, MaxQ}]}.
+    {warren_agent, 1, Metrics, [{max_message_queue, MaxQ} | notify_info()]}.
 
 safe(F, Default) ->
     try F() catch _:_ -> Default end.
@@ -445,3 +448,397 @@ mfa({M, F, A}) when is_atom(M), is_atom(F), is_integer(A) ->
     iolist_to_binary([atom_to_binary(M, utf8), $:, atom_to_binary(F, utf8), $/, integer_to_binary(A)]);
 mfa(_) ->
     <<>>.
+
+%% ---- notifications (pushed to the leaf) ------------------------------------------------
+%% The leaf subscribes through rex, warren_agent:subscribe(LeafNode, Opts), again every 60 s
+%% (a lease: a leaf that stops renewing is forgotten after ?LEASE_MS, one that disconnects at
+%% once). Opts: [{system_monitor, Bool}, {source_rate, N}]. One registered process,
+%% warren_agent_notify, holds the subscribers and runs the watchers; every notification is
+%%   {warren_notif, Type :: atom(), Severity :: atom(), TsMs :: integer(), [{Key :: atom(), Value}]}
+%% (Value a binary, an integer or an atom) sent with erlang:send/3 [noconnect, nosuspend] to
+%% {warren_leaf, LeafNode}: the leaf's C node reads it as a registered send.
+%%   logger reports    a logger handler (id warren_agent, level warning) runs in the process
+%%                     that logs: rate check first, then logger_formatter with chars_limit.
+%%   code loads        every ?NOTIFY_TICK_MS the notifier compares erlang:loaded() and each
+%%                     module's md5 (erlang:get_module_info(M, md5), about 1 us a module: 3 ms
+%%                     every 5 s for 3,000 modules) with the previous pass: code_loaded for a
+%%                     new or changed md5, code_purged for a module gone. No tracing (it would
+%%                     take the node's one tracer of code_server), no OTP hook exists.
+%%   shell commands    stdlib's shell_prompt_func is set to warren_agent:prompt/1 (the previous
+%%                     one is chained and restored at unsubscribe). The shell evaluates it
+%%                     before each prompt, in the evaluator, which reads the command just run
+%%                     ({command, N-1}) from its shell server's dictionary: a copy of that
+%%                     dictionary (the last 20 commands and results) per prompt, nothing
+%%                     while nobody types. Works for local and remote (-remsh) shells.
+%%   crash dumps       every tick, file:read_file_info of $ERL_CRASH_DUMP or ./erl_crash.dump;
+%%                     reported when it appears or changes (the last one reported is kept in
+%%                     the warren_agent ETS table, so an agent reload does not repeat it).
+%%   system monitor    erlang:system_monitor/2 (long_gc 100 ms, long_schedule 100 ms,
+%%                     large_heap 8 M words, busy_port, busy_dist_port) when no one else holds
+%%                     it: always counted (collect's Info {system_monitor, [{Event, N}]}),
+%%                     forwarded only with {system_monitor, true}.
+%% Bounded at the source: at most source_rate notifications a second leave the node (all
+%% types; default 100); the excess, and sends refused (nosuspend, noconnect), are counted and
+%% reported to the leaf as {warren_notif_dropped, N} at the next tick. Every handler is
+%% wrapped: nothing here may crash or block a process of the node.
+-define(NOTIFY, warren_agent_notify).
+-define(NOTIFY_TICK_MS, 5000).
+-define(LEASE_MS, 300000).
+-define(TEXT_MAX, 1024).
+-define(CODE_REPORT_MAX, 200).
+
+subscribe(Leaf, Opts) when is_atom(Leaf), is_list(Opts) ->
+    ensure_holder(),
+    case whereis(?NOTIFY) of
+        undefined -> subscribe_to(start_notify(), Leaf, Opts);
+        Pid -> subscribe_to(Pid, Leaf, Opts)
+    end.
+
+subscribe_to(Pid, Leaf, Opts) when is_pid(Pid) ->
+    Ref = erlang:monitor(process, Pid),
+    Pid ! {subscribe, self(), Ref, Leaf, Opts},
+    receive
+        {Ref, Reply} -> erlang:demonitor(Ref, [flush]), Reply;
+        {'DOWN', Ref, process, Pid, Why} -> {error, Why}
+    after 2000 -> erlang:demonitor(Ref, [flush]), {error, timeout}
+    end;
+subscribe_to(_, _, _) ->
+    {error, no_notifier}.
+
+start_notify() ->
+    Self = self(),
+    {Pid, Ref} = spawn_monitor(fun() -> notify_init(Self) end),
+    receive
+        {Pid, ready} -> erlang:demonitor(Ref, [flush]), Pid;
+        {'DOWN', Ref, process, Pid, _} -> whereis(?NOTIFY)     % lost a race: the winner
+    after 2000 -> erlang:demonitor(Ref, [flush]), whereis(?NOTIFY)
+    end.
+
+notify_init(Parent) ->
+    try register(?NOTIFY, self()) of
+        true ->
+            process_flag(message_queue_data, off_heap),
+            Ctr = counters:new(4, [write_concurrency]),
+            Parent ! {self(), ready},
+            erlang:send_after(?NOTIFY_TICK_MS, self(), tick),
+            notify_loop(#{leaves => #{}, ctr => Ctr, rate => 100, sysmon => false,
+                          code => safe(fun code_snapshot/0, #{})})
+    catch _:_ -> exit(normal)
+    end.
+
+notify_loop(S) ->
+    receive
+        Msg ->
+            case try notify_handle(Msg, S) catch _:_ -> S end of
+                stop -> notify_uninstall(S);
+                S1 -> ?MODULE:notify_loop(S1)
+            end
+    end.
+
+notify_handle({subscribe, From, Ref, Leaf, Opts}, #{leaves := Ls} = S) ->
+    New = not maps:is_key(Leaf, Ls),
+    New andalso erlang:monitor_node(Leaf, true),
+    Rate = case lists:keyfind(source_rate, 1, Opts) of
+               {_, R} when is_integer(R), R > 0 -> min(R, 100000);
+               _ -> 100
+           end,
+    Sysmon = lists:member({system_monitor, true}, Opts),
+    S1 = S#{leaves := Ls#{Leaf => now_ms() + ?LEASE_MS}, rate := Rate, sysmon := Sysmon},
+    Changed = New orelse Rate =/= maps:get(rate, S) orelse Sysmon =/= maps:get(sysmon, S),
+    Changed andalso notify_install(S1),
+    From ! {Ref, {ok, self()}},
+    S1;
+notify_handle({nodedown, Leaf}, #{leaves := Ls} = S) ->
+    drop_leaves(S, maps:remove(Leaf, Ls));
+notify_handle({monitor, Who, What, Info}, S) ->
+    ets:update_counter(warren_agent, {sysmon, What}, 1, {{sysmon, What}, 0}),
+    case S of
+        #{sysmon := true} -> emit(S, What, warning, sysmon_fields(Who, Info));
+        _ -> ok
+    end,
+    S;
+notify_handle(tick, #{leaves := Ls} = S) ->
+    erlang:send_after(?NOTIFY_TICK_MS, self(), tick),
+    Now = now_ms(),
+    case drop_leaves(S, maps:filter(fun(_, Exp) -> Exp > Now end, Ls)) of
+        stop -> stop;
+        S1 ->
+            S2 = safe(fun() -> code_check(S1) end, S1),
+            safe(fun() -> crash_dump_check(S2) end, ok),
+            report_dropped(S2),
+            S2
+    end;
+notify_handle(_, S) ->
+    S.
+
+drop_leaves(_, Ls) when map_size(Ls) =:= 0 -> stop;
+drop_leaves(#{leaves := Old} = S, Ls) when map_size(Ls) =:= map_size(Old) -> S;
+drop_leaves(S, Ls) ->
+    S1 = S#{leaves := Ls},
+    notify_install(S1),
+    S1.
+
+now_ms() -> erlang:monotonic_time(millisecond).
+
+%% What the logger handler and the prompt function need, in the handler config and in ETS.
+emit_cfg(#{leaves := Ls, ctr := Ctr, rate := Rate}) ->
+    #{leaves => maps:keys(Ls), ctr => Ctr, rate => Rate}.
+
+notify_install(S) ->
+    Cfg = emit_cfg(S),
+    ets:insert(warren_agent, {notify_cfg, Cfg}),
+    safe(fun() ->
+                 case logger:get_handler_config(warren_agent) of
+                     {ok, _} -> logger:update_handler_config(warren_agent, config, Cfg);
+                     _ -> logger:add_handler(warren_agent, warren_agent,
+                                             #{level => warning, config => Cfg,
+                                               filter_default => log})
+                 end
+         end, ok),
+    safe(fun() ->
+                 Self = self(),
+                 case erlang:system_monitor() of
+                     undefined -> erlang:system_monitor(Self, sysmon_spec());
+                     {Self, _} -> ok;
+                     {Other, _} ->
+                         case is_process_alive(Other) of
+                             false -> erlang:system_monitor(Self, sysmon_spec());
+                             true -> ets:insert(warren_agent, {sysmon_taken, Other})
+                         end
+                 end
+         end, ok),
+    safe(fun() ->
+                 case application:get_env(stdlib, shell_prompt_func, default) of
+                     {warren_agent, prompt} -> ok;
+                     Prev ->
+                         ets:insert(warren_agent, {prompt_prev, Prev}),
+                         application:set_env(stdlib, shell_prompt_func, {warren_agent, prompt})
+                 end
+         end, ok),
+    ok.
+
+notify_uninstall(_S) ->
+    safe(fun() -> logger:remove_handler(warren_agent) end, ok),
+    safe(fun() ->
+                 Self = self(),
+                 case erlang:system_monitor() of
+                     {Self, _} -> erlang:system_monitor(undefined);
+                     _ -> ok
+                 end
+         end, ok),
+    safe(fun() ->
+                 case application:get_env(stdlib, shell_prompt_func, default) of
+                     {warren_agent, prompt} ->
+                         Prev = case ets:lookup(warren_agent, prompt_prev) of
+                                    [{_, P}] -> P;
+                                    [] -> default
+                                end,
+                         application:set_env(stdlib, shell_prompt_func, Prev);
+                     _ -> ok
+                 end
+         end, ok),
+    safe(fun() -> ets:delete(warren_agent, notify_cfg) end, ok),
+    exit(normal).
+
+sysmon_spec() ->
+    [{long_gc, 100}, {long_schedule, 100}, {large_heap, 8000000}, busy_port, busy_dist_port].
+
+%% The one way out: source rate (all types, per second), then one send per subscribed leaf.
+emit(#{leaves := Ls, ctr := Ctr, rate := Rate}, Type, Sev, Fields) ->
+    emit(maps:keys(Ls), Ctr, Rate, Type, Sev, Fields).
+
+emit(Leaves, Ctr, Rate, Type, Sev, Fields) ->
+    case allow(Ctr, Rate) of
+        true ->
+            Msg = {warren_notif, Type, Sev, erlang:system_time(millisecond), Fields},
+            [send_leaf(L, Msg, Ctr) || L <- Leaves],
+            ok;
+        false -> ok
+    end.
+
+allow(Ctr, Rate) ->
+    Sec = erlang:monotonic_time(second),
+    case counters:get(Ctr, 1) of
+        Sec -> ok;
+        _ -> counters:put(Ctr, 1, Sec), counters:put(Ctr, 2, 0)
+    end,
+    counters:add(Ctr, 2, 1),
+    case counters:get(Ctr, 2) =< Rate of
+        true -> true;
+        false -> counters:add(Ctr, 3, 1), false
+    end.
+
+send_leaf(Leaf, Msg, Ctr) ->
+    case erlang:send({warren_leaf, Leaf}, Msg, [noconnect, nosuspend]) of
+        ok -> counters:add(Ctr, 4, 1);
+        _ -> counters:add(Ctr, 3, 1)
+    end.
+
+report_dropped(#{leaves := Ls, ctr := Ctr}) ->
+    case counters:get(Ctr, 3) of
+        0 -> ok;
+        D ->
+            counters:sub(Ctr, 3, D),
+            [erlang:send({warren_leaf, L}, {warren_notif_dropped, D}, [noconnect, nosuspend])
+             || L <- maps:keys(Ls)],
+            ok
+    end.
+
+%% logger handler callback (handler id warren_agent): runs in the process that logged.
+log(#{level := Level} = Event, #{config := #{leaves := Ls, ctr := Ctr, rate := Rate}}) ->
+    try
+        case allow(Ctr, Rate) of
+            true ->
+                Msg = {warren_notif, log_type(Event), log_severity(Level),
+                       erlang:system_time(millisecond), log_fields(Event)},
+                [send_leaf(L, Msg, Ctr) || L <- Ls],
+                ok;
+            false -> ok
+        end
+    catch _:_ -> ok
+    end;
+log(_, _) ->
+    ok.
+
+log_type(#{meta := #{error_logger := #{type := crash_report}}}) -> crash_report;
+log_type(#{meta := #{error_logger := #{type := supervisor_report}}}) -> supervisor_report;
+log_type(#{level := warning}) -> warning_report;
+log_type(_) -> error_report.
+
+log_severity(L) when L =:= emergency; L =:= alert; L =:= critical -> critical;
+log_severity(error) -> major;
+log_severity(_) -> warning.
+
+log_fields(#{level := Level, meta := Meta} = Event) ->
+    Text = try
+               Chars = logger_formatter:format(Event, #{single_line => true, template => [msg],
+                                                        chars_limit => ?TEXT_MAX,
+                                                        max_size => ?TEXT_MAX, depth => 30}),
+               case unicode:characters_to_binary(Chars) of
+                   B when is_binary(B) -> B;
+                   _ -> <<"(unprintable)">>
+               end
+           catch _:_ -> <<"(unprintable)">>
+           end,
+    [{level, Level}, {text, Text}]
+        ++ [{pid, list_to_binary(pid_to_list(P))} || #{pid := P} <- [Meta], is_pid(P)]
+        ++ [{mfa, mfa(MFA)} || #{mfa := MFA} <- [Meta]].
+
+%% stdlib shell_prompt_func: reports the command just run, then gives the prompt the previous
+%% prompt function (or the default) would have given.
+prompt(Opts) ->
+    N = case lists:keyfind(history, 1, Opts) of
+            {history, H} when is_integer(H) -> H;
+            _ -> 0
+        end,
+    safe(fun() -> shell_report(N - 1) end, ok),
+    Prev = try ets:lookup(warren_agent, prompt_prev) of
+               [{_, {M, F}}] when {M, F} =/= {warren_agent, prompt} -> {M, F};
+               _ -> default
+           catch _:_ -> default
+           end,
+    case Prev of
+        {M1, F1} -> try M1:F1(Opts) catch _:_ -> default_prompt(N) end;
+        default -> default_prompt(N)
+    end.
+
+default_prompt(N) ->
+    case is_alive() of
+        true -> io_lib:format(<<"(~s)~w> ">>, [node(), N]);
+        false -> io_lib:format(<<"~w> ">>, [N])
+    end.
+
+shell_report(K) when K >= 1 ->
+    [{notify_cfg, #{leaves := Ls, ctr := Ctr, rate := Rate}}] = ets:lookup(warren_agent, notify_cfg),
+    {links, Links} = erlang:process_info(self(), links),
+    [shell_report(K, P, Ls, Ctr, Rate) || P <- Links, is_pid(P), node(P) =:= node()],
+    ok;
+shell_report(_) ->
+    ok.
+
+shell_report(K, Shell, Ls, Ctr, Rate) ->
+    Seen = case ets:lookup(warren_agent, {shell_seen, Shell}) of
+               [{_, S}] -> S;
+               [] -> 0
+           end,
+    case K > Seen andalso erlang:process_info(Shell, dictionary) of
+        {dictionary, D} ->
+            case lists:keyfind({command, K}, 1, D) of
+                {_, Exprs} ->
+                    ets:insert(warren_agent, {{shell_seen, Shell}, K}),
+                    Text = try iolist_to_binary(io_lib:format("~ts", [erl_pp:exprs(Exprs)]))
+                           catch _:_ -> <<"(unprintable)">>
+                           end,
+                    User = case os:getenv("USER") of
+                               U when is_list(U) -> unicode:characters_to_binary(U);
+                               _ -> <<>>
+                           end,
+                    emit(Ls, Ctr, Rate, shell_command, indeterminate,
+                         [{text, binary:part(Text, 0, min(byte_size(Text), ?TEXT_MAX))},
+                          {user, User}, {from, atom_to_binary(node(group_leader()), utf8)},
+                          {number, K}, {shell, list_to_binary(pid_to_list(Shell))}]);
+                false -> ok
+            end;
+        _ -> ok
+    end.
+
+%% module -> md5 of every loaded module.
+code_snapshot() ->
+    maps:from_list([{M, Md5} || M <- erlang:loaded(),
+                                Md5 <- [try erlang:get_module_info(M, md5) catch _:_ -> none end],
+                                is_binary(Md5)]).
+
+code_check(#{code := Old} = S) ->
+    New = code_snapshot(),
+    Loaded = [{M, Md5, maps:get(M, Old, none)} || {M, Md5} <- maps:to_list(New),
+                                                  maps:get(M, Old, none) =/= Md5],
+    Gone = [M || M <- maps:keys(Old), not maps:is_key(M, New)],
+    {Report, _} = lists:split(min(?CODE_REPORT_MAX, length(Loaded)), Loaded),
+    [emit(S, code_loaded, indeterminate,
+          [{module, M}, {md5, hex(Md5)}] ++ [{previous_md5, hex(P)} || is_binary(P)])
+     || {M, Md5, P} <- Report],
+    {ReportGone, _} = lists:split(min(?CODE_REPORT_MAX, length(Gone)), Gone),
+    [emit(S, code_purged, indeterminate, [{module, M}]) || M <- ReportGone],
+    S#{code := New}.
+
+hex(B) -> << <<(hexdigit(N))>> || <<N:4>> <= B >>.
+hexdigit(N) when N < 10 -> $0 + N;
+hexdigit(N) -> $a + N - 10.
+
+crash_dump_check(S) ->
+    Path = case os:getenv("ERL_CRASH_DUMP") of
+               P when is_list(P), P =/= "" -> P;
+               _ -> "erl_crash.dump"
+           end,
+    case file:read_file_info(Path, [{time, posix}]) of
+        {ok, Info} ->
+            Size = element(2, Info),                 % #file_info.size
+            MTime = element(6, Info),                % #file_info.mtime
+            Key = {Path, Size, MTime},
+            case ets:lookup(warren_agent, crash_dump_seen) of
+                [{_, Key}] -> ok;
+                _ ->
+                    ets:insert(warren_agent, {crash_dump_seen, Key}),
+                    Abs = unicode:characters_to_binary(filename:absname(Path)),
+                    emit(S, crash_dump, major, [{path, Abs}, {size, Size}, {mtime, MTime}])
+            end;
+        _ -> ok
+    end.
+
+sysmon_fields(Who, Info) ->
+    [{pid, who(Who)}]
+        ++ [{port, who(Info)} || is_port(Info)]
+        ++ [{K, V} || is_list(Info), {K, V} <- Info, is_integer(V),
+                      lists:member(K, [timeout, heap_size, heap_block_size, old_heap_size,
+                                       stack_size, mbuf_size])].
+
+who(P) when is_pid(P) -> list_to_binary(pid_to_list(P));
+who(P) when is_port(P) -> list_to_binary(erlang:port_to_list(P));
+who(_) -> <<>>.
+
+%% For collect's Info: the system monitor counts (always counted, forwarded or not).
+notify_info() ->
+    try
+        [{system_monitor, [{W, N} || {{sysmon, W}, N} <- ets:match_object(warren_agent, {{sysmon, '_'}, '_'})]}]
+    catch _:_ -> []
+    end.

@@ -11,8 +11,13 @@ COOKIE="warrentest$$"
 echo "$COOKIE" > "$WORK/cookie"
 chmod 400 "$WORK/cookie"
 A="wa_a$$"; B="wa_b$$"; C="wa_c$$"
-ROUTER_PORT=41100; HTTP_PORT=41180
-ROOT_URL="http://127.0.0.1:$HTTP_PORT"
+# Ports in this test's range 41000-41999, which lies in the ephemeral range: an outgoing
+# connection elsewhere can hold one, so the root is retried on other ports (start_root).
+pick_ports() {
+  ROUTER_PORT=$((41000 + (RANDOM % 450) * 2)); HTTP_PORT=$((ROUTER_PORT + 1))
+  ROOT_URL="http://127.0.0.1:$HTTP_PORT"
+}
+pick_ports
 MD5_FILE="$WARREN_BIN/../agent/warren_agent.md5"
 [ -f "$MD5_FILE" ] || fail "$MD5_FILE missing (build the agent target)"
 MD5=$(tr 'A-F' 'a-f' < "$MD5_FILE" | head -c 32)
@@ -22,11 +27,28 @@ start_erl "$B" "$COOKIE"
 start_erl "$C" "$COOKIE"
 for n in "$A" "$B" "$C"; do wait_until 30 "erl node $n registered in epmd" epmd_has "$n"; done
 
-cat > "$WORK/root.conf" <<CONF
+write_root_conf() {
+  cat > "$WORK/root.conf" <<CONF
 root = { id = "root-wa"; bind = "tcp://127.0.0.1:$ROUTER_PORT";
          http = { listen = "127.0.0.1"; port = $HTTP_PORT; };
          interval = 1.0; query_timeout = 5.0; };
 CONF
+}
+root_ready() { ctl status >/dev/null 2>&1 || ! kill -0 "$ROOT_PID" 2>/dev/null; }
+start_root() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    write_root_conf
+    start_bg root "$WARREN_BIN/warren-root" --config "$WORK/root.conf"; ROOT_PID=$LAST_PID
+    wait_until 15 "root started or failed (ports $ROUTER_PORT/$HTTP_PORT)" root_ready
+    if kill -0 "$ROOT_PID" 2>/dev/null && ! grep -q "already in use" "$WORK/root.log"; then return 0; fi
+    log "ports $ROUTER_PORT/$HTTP_PORT busy, trying others"
+    kill -9 "$ROOT_PID" 2>/dev/null || true
+    pick_ports
+  done
+  fail "no free ports for the root after 5 tries"
+}
+write_root_conf
 cat > "$WORK/leaf.conf" <<CONF
 leaf = { id = "leaf-wa"; cookie_file = "$WORK/cookie"; interval = 1.0; down_after = 3;
          reconnect_max = 2.0;
@@ -51,9 +73,10 @@ for f in root leaf leaf0; do
   d=${f%0}
   "$WARREN_BIN/warren-$d" --config "$WORK/$f.conf" --check-config >/dev/null || fail "$f.conf rejected"
 done
-start_bg root "$WARREN_BIN/warren-root" --config "$WORK/root.conf"
-start_bg leaf "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"
-start_bg leaf0 "$WARREN_BIN/warren-leaf" --config "$WORK/leaf0.conf"
+start_root
+sed -i "s|tcp://127.0.0.1:[0-9]*\"|tcp://127.0.0.1:$ROUTER_PORT\"|" "$WORK/leaf.conf" "$WORK/leaf0.conf"
+start_bg leaf "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"; LEAF_PID=$LAST_PID
+start_bg leaf0 "$WARREN_BIN/warren-leaf" --config "$WORK/leaf0.conf"; LEAF0_PID=$LAST_PID
 
 wait_until 30 "root reports 3 nodes up" ctl_jq '.nodes_up == 3' status
 
@@ -112,11 +135,10 @@ pc=$(latest "$A" process.count)
 [ "$pc" -lt 10000 ] || fail "restarted $A reports $pc processes: not the new node?"
 
 # A restarted leaf finds the same agent running on $B (md5 matches): no second load.
-LEAF_PID=${PIDS[4]}
 t0=$(ctl metric "$B@$SHORT_HOST" gc.count | jq -r '.points[-1][0]')
 kill -TERM "$LEAF_PID"
 wait_until 15 "leaf exit" bash -c "! kill -0 $LEAF_PID 2>/dev/null"
-start_bg leaf2 "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"
+start_bg leaf2 "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"; LEAF2_PID=$LAST_PID
 wait_until 20 "new gc.count samples of $B from the restarted leaf" \
   bash -c "[ \"\$('$WARREN_BIN/warrenctl' --root '$ROOT_URL' --json metric '$B@$SHORT_HOST' gc.count | jq -r '.points[-1][0]')\" -gt $t0 ]"
 if grep -q "$B@$SHORT_HOST: agent loaded" "$WORK/leaf2.log"; then fail "the restarted leaf reloaded an identical agent"; fi
@@ -131,6 +153,6 @@ done
 # The fleet rollups carry agent metrics.
 wait_until 15 "fleet rollup of gc.count" ctl_jq '[.metrics[] | select(.metric == "gc.count")] | length == 1' rollups
 
-kill -0 "${PIDS[3]}" "${PIDS[5]}" "${PIDS[@]:6}" 2>/dev/null || fail "a daemon died"
+kill -0 "$ROOT_PID" "$LEAF0_PID" "$LEAF2_PID" 2>/dev/null || fail "a daemon died"
 grep -q "agent loaded" "$WORK/leaf.log" || fail "leaf did not log the agent load"
 log "PASS"

@@ -12,7 +12,7 @@ N=300
 ROOT_URL="http://127.0.0.1:42480"
 CLEANUPS+=("'$WARREN_BIN/warren-sim' down --dir '$WORK/fabric' >/dev/null 2>&1")
 
-"$WARREN_BIN/warren-sim" up --nodes $N --dir "$WORK/fabric" --fanout 2 --leaf-size 100 --interval 1 \
+"$WARREN_BIN/warren-sim" up --nodes $N --dir "$WORK/fabric" --fanout 2 --leaf-size 100 --interval 1 --no-redundancy \
   --base-port 31200 --tier-port 42400 --http-port 42480 --per-emulator 200 --timeout 120 \
   >"$WORK/up.out" 2>"$WORK/up.log" || { cat "$WORK/up.log" >&2; fail "warren-sim up failed"; }
 

@@ -47,7 +47,8 @@ start_erl() {
 
 log_count() { grep -c -- "$1" "$TMP/leaf.log" 2>/dev/null || true; }
 log_has() { [ "$(log_count "$1")" -ge "${2:-1}" ]; }
-sample_count() { mdb_stat -s samples "$TMP/store" 2>/dev/null | awk '/Entries:/ {print $2}'; }
+# Raw history is one row per (node, poll) in the "raw" database (docs/DESIGN-NOTES.md "Leaf").
+sample_count() { mdb_stat -s raw "$TMP/store" 2>/dev/null | awk '/Entries:/ {print $2}'; }
 samples_at_least() { local n; n=$(sample_count); [ -n "$n" ] && [ "$n" -ge "$1" ]; }
 
 command -v erl >/dev/null || fail "erl not found"
@@ -83,14 +84,20 @@ wait_for 30 "node $A up" log_has "node $A@$HOST up"
 wait_for 30 "node $B up" log_has "node $B@$HOST up"
 echo "ok: both nodes up"
 
-# 22 metrics per node per poll: at least two polls of both nodes.
-wait_for 20 "88 samples in LMDB" samples_at_least 88
-series=$(mdb_dump -p -s series "$TMP/store")
-grep -q "$A@$HOST" <<<"$series" || fail "no series of $A"
-grep -q "$B@$HOST" <<<"$series" || fail "no series of $B"
-grep -q "memory.total" <<<"$series" || fail "no memory.total series"
-grep -q "io.output" <<<"$series" || fail "no io.output series"
-echo "ok: $(sample_count) samples, series of both nodes"
+# 22 metrics per node per poll: at least two polls (rows) of both nodes.
+wait_for 20 "4 rows in LMDB" samples_at_least 4
+series=$(mdb_dump -p -s nodes "$TMP/store")
+grep -q "$A@$HOST" <<<"$series" || fail "no rows of $A"
+grep -q "$B@$HOST" <<<"$series" || fail "no rows of $B"
+codes=$(mdb_dump -p -s meta "$TMP/store")
+grep -q "mc:memory.total" <<<"$codes" || fail "no metric code of memory.total"
+grep -q "mc:io.output" <<<"$codes" || fail "no metric code of io.output"
+# every row holds the poll's 22 values (the value's first byte: varint count)
+short=$(mdb_dump -s raw "$TMP/store" | awk 'function hex(c) { return index("0123456789abcdef", c) - 1 }
+  /^HEADER=END/ {d=1; next} /^DATA=END/ {d=0}
+  d && ++k % 2 == 0 && hex(substr($1, 1, 1)) * 16 + hex(substr($1, 2, 1)) < 22' | wc -l)
+[ "$short" -eq 0 ] || fail "$short rows with fewer than 22 values"
+echo "ok: $(sample_count) rows of 22 values, both nodes"
 
 # A frozen node (SIGSTOP) keeps its socket open but answers nothing: down after 3 intervals.
 bups=$(log_count "node $B@$HOST up")
@@ -111,7 +118,7 @@ before=$(sample_count)
 start_erl "$A" A
 wait_for 40 "node $A up again" log_has "node $A@$HOST up" $((ups + 1))
 echo "ok: $A up again"
-wait_for 20 "samples still growing" samples_at_least $((before + 44))
+wait_for 20 "rows still growing" samples_at_least $((before + 2))
 
 kill -TERM "$LEAF_PID"
 wait_for 15 "leaf exit" bash -c "! kill -0 $LEAF_PID 2>/dev/null"

@@ -8,7 +8,7 @@ N=300
 ROOT_URL="http://127.0.0.1:27480"
 CLEANUPS+=("'$WARREN_BIN/warren-sim' down --dir '$WORK/fabric' >/dev/null 2>&1")
 
-"$WARREN_BIN/warren-sim" up --nodes $N --dir "$WORK/fabric" --fanout 2 --leaf-size 100 --interval 2 \
+"$WARREN_BIN/warren-sim" up --nodes $N --dir "$WORK/fabric" --fanout 2 --leaf-size 100 --interval 2 --no-redundancy \
   --base-port 24000 --tier-port 27400 --http-port 27480 --per-emulator 200 --timeout 120 \
   >"$WORK/up.out" 2>"$WORK/up.log" || { cat "$WORK/up.log" >&2; fail "warren-sim up failed"; }
 grep -qx "$ROOT_URL" "$WORK/up.out" || fail "up did not print the root URL on its own line: $(cat "$WORK/up.out")"

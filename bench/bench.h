@@ -1,0 +1,229 @@
+/* bench: shared types and functions of warren-bench, the benchmark driver (bench_main.c is
+ * the CLI). Not a library: nothing here prints except the CLI and the progress callback. */
+#ifndef BENCH_H
+#define BENCH_H
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Process groups measured: the four kinds DIR/pids names, and the fabric (leaf+relay+root). */
+enum { BENCH_EMULATOR, BENCH_LEAF, BENCH_RELAY, BENCH_ROOT, BENCH_FABRIC, BENCH_GROUPS };
+extern const char *const bench_group_names[BENCH_GROUPS];
+
+/* ---- bench_util.c: processes, signals, time, files ------------------------------------ */
+
+/* 1 once SIGINT or SIGTERM arrived (bench_signals_install). */
+extern volatile int bench_interrupted;
+/* Installs SIGINT/SIGTERM handlers that set bench_interrupted, and ignores SIGPIPE. */
+void bench_signals_install(void);
+/* Sleeps ms milliseconds in short steps; returns early (-1) when interrupted, else 0. */
+int bench_sleep_ms(int64_t ms);
+/* The directory of this executable into out. Returns 0 or WR_EIO. */
+int bench_self_dir(char *out, size_t outlen);
+/* Runs argv (argv[0] a path) with stdout captured into out (NUL-terminated, truncated at
+ * outlen-1) and stderr appended to errlog (NULL: /dev/null). Returns the exit status (0..255),
+ * 128+signal, or WR_EIO when it cannot run. */
+int bench_run(char *const argv[], char *out, size_t outlen, const char *errlog);
+/* Reads a whole small file (at most outlen-1 bytes) into out. Returns bytes or WR_EIO. */
+long bench_read_file(const char *path, char *out, size_t outlen);
+
+/* ---- bench_http.c: JSON GETs against a root (libcurl + jansson) ----------------------- */
+
+typedef struct bench_http bench_http_t;
+/* A reusable HTTP client for base (e.g. "http://127.0.0.1:7380"). NULL on failure. */
+bench_http_t *bench_http_new(const char *base);
+void bench_http_destroy(bench_http_t **h);
+/* GETs base+path within timeout_ms; on 200 with a JSON object body stores it in *out (the
+ * caller decrefs). Returns 0, WR_EIO (no answer), WR_EPROTO (non-200 or not a JSON object),
+ * WR_ETOOBIG (body over 1 MiB). err gets a one-line reason. */
+int bench_http_get_json(bench_http_t *h, const char *path, long timeout_ms, json_t **out, char *err,
+                        size_t errlen);
+/* Numeric member of obj (integer or real), or dflt when missing or not a number. */
+double bench_json_num(const json_t *obj, const char *key, double dflt);
+
+/* ---- bench_proc.c: the fabric's processes, sampled from /proc ------------------------- */
+
+typedef struct {
+    int                pid;
+    int                kind;          /* BENCH_EMULATOR..BENCH_ROOT */
+    char               id[64];
+    unsigned long long start_time;    /* /proc/PID/stat field 22: detects a reused pid */
+    unsigned long long ticks_first;   /* utime+stime at the first sample */
+    unsigned long long ticks_prev;    /* at the previous sample */
+    unsigned long long ticks_last;    /* at the last sample it was alive */
+    long               rss_kb;        /* VmRSS at the last sample (0 once dead) */
+    int                alive;
+    int64_t            died_ms;       /* ms since the bench started; -1 while alive */
+} bench_proc_t;
+
+typedef struct {
+    bench_proc_t *v;
+    size_t        n;
+    long          count[BENCH_GROUPS];   /* processes per group */
+} bench_procs_t;
+
+/* Loads DIR/pids ("PID KIND ID" lines; unknown kinds and malformed lines are counted in
+ * *skipped). Returns 0, WR_EIO (cannot read), WR_ENOTFOUND (no process), WR_ENOMEM. */
+int bench_procs_load(const char *pids_path, bench_procs_t *out, long *skipped);
+void bench_procs_free(bench_procs_t *p);
+/* Reads one process: utime+stime ticks, VmRSS kB, start time. Returns 0, or WR_ENOTFOUND
+ * when it is gone or a zombie. */
+int bench_proc_read(int pid, unsigned long long *ticks, long *rss_kb, unsigned long long *start_time);
+/* VmRSS split: anonymous kB (heap, stacks) and file-backed + shared kB (mapped files such as
+ * LMDB's pages, which the kernel may reclaim). Returns 0 or WR_ENOTFOUND. */
+int bench_proc_rss_split(int pid, long *anon_kb, long *file_kb);
+
+/* One steady-state sample: per group, CPU in cores since the previous sample and RSS kB. */
+typedef struct {
+    int64_t t_ms;                    /* since the window started */
+    double  cpu_cores[BENCH_GROUPS];
+    long    rss_kb[BENCH_GROUPS];
+    long    rss_anon_kb[BENCH_GROUPS];   /* RssAnon */
+    long    rss_file_kb[BENCH_GROUPS];   /* RssFile + RssShmem */
+    long    alive[BENCH_GROUPS];
+    double  samples_per_s;           /* from /api/v1/status; < 0 when the root did not answer */
+    long    nodes_up;                /* -1 when the root did not answer */
+} bench_sample_t;
+
+/* Samples every process: fills s (t_ms left to the caller) with the CPU used since the
+ * previous call over dt_s seconds (first call: pass dt_s <= 0, CPU is 0) and marks processes
+ * that died (died_ms = now_ms). Returns how many processes died at this sample. */
+int bench_procs_sample(bench_procs_t *p, double dt_s, int64_t now_ms, bench_sample_t *s);
+/* Mean cores per group between the first and the last sample, over window_s seconds. */
+void bench_procs_mean_cpu(const bench_procs_t *p, double window_s, double out[BENCH_GROUPS]);
+
+/* ---- bench_antfarm.c: the antfarm run -------------------------------------------------- */
+
+typedef struct {
+    long   nodes;
+    double duration;       /* steady-state window, s */
+    double warmup;         /* wait after start-up before the window, s */
+    long   seed;
+    double interval;       /* leaf poll interval, s */
+    long   fanout;
+    long   base_port, tier_port, http_port;
+    double timeout;        /* for warren-sim up */
+    int    ceiling;        /* also run the relay-ceiling sub-benchmark after the fabric stops */
+    char   out[PATH_MAX];
+    char   sim[PATH_MAX];
+    char   command[8192];  /* the exact command line, for the report */
+} bench_antfarm_opts_t;
+
+typedef struct {
+    int64_t t_ms;
+    long    total, up;     /* -1 when the root did not answer */
+} bench_vis_t;
+
+/* Everything a run measured; the report is written from this alone. */
+typedef struct {
+    const bench_antfarm_opts_t *opts;
+    char    started_iso[32];
+    char    loadavg_start[64], loadavg_end[64];
+    char    url[128];
+    char    error[512];            /* "" when the run completed */
+    int     interrupted;
+    /* start-up */
+    bench_vis_t *vis;
+    size_t  nvis, capvis;
+    int64_t time_to_visible_ms;    /* -1: never */
+    long    nodes_visible;         /* nodes_up at the root when the start-up ended */
+    double  sim_reported_s;        /* -1: not found in sim-up.log */
+    int     sim_exit;
+    /* steady state */
+    bench_procs_t procs;
+    long    pids_skipped;
+    bench_sample_t *samples;
+    size_t  nsamples, capsamples;
+    double  window_s;
+    double  cpu_mean[BENCH_GROUPS];
+    double  rss_mean_kb[BENCH_GROUPS];
+    long    rss_max_kb[BENCH_GROUPS];
+    long    rss_anon_max_kb[BENCH_GROUPS];
+    long    rss_file_max_kb[BENCH_GROUPS];
+    double  samples_per_s_mean;    /* -1: never answered */
+    double  samples_per_s_end;     /* last answer in the window; -1: none */
+    long    nodes_up_end;
+    long    deaths;
+    int     sim_started;           /* warren-sim up was forked */
+    int     fabric_stopped;        /* warren-sim down ran and succeeded (or nothing ran) */
+    /* relay ceiling (bench_ceiling.c), when opts->ceiling */
+    struct bench_ceiling_opts   *ceil_opts;
+    struct bench_ceiling_result *ceil;
+    int     ceil_rc;
+    /* plots */
+    int     gnuplot_rc;            /* 0 ok, > 0 gnuplot failed, < 0 missing */
+    char    plot_note[256];
+} bench_antfarm_t;
+
+/* A progress line (no newline) for the user; the CLI prints it on stderr. */
+typedef void (*bench_progress_fn)(const char *line);
+
+/* Runs the antfarm benchmark into r (zeroed here; free with bench_antfarm_free): starts the
+ * fabric, measures start-up and the steady state, ALWAYS stops the fabric (also on errors and
+ * SIGINT), then draws the plots. Returns 0 when every step ran, or a WR_E... code with
+ * r->error saying what went wrong; r holds whatever was measured either way, so the caller
+ * writes the report in both cases. */
+int bench_antfarm_run(const bench_antfarm_opts_t *o, bench_antfarm_t *r, bench_progress_fn progress);
+void bench_antfarm_free(bench_antfarm_t *r);
+
+/* ---- bench_ceiling.c: one relay's ceiling ------------------------------------------------ */
+
+typedef struct bench_ceiling_opts {
+    long   children, nodes, changed, rollups, tier_port;
+    double rate, factor, max_rate, step_s, relay_interval, interval;
+    char   relay[PATH_MAX];   /* warren-relay to run */
+    char   dir[PATH_MAX];     /* where relay.conf and relay.log go (must exist) */
+} bench_ceiling_opts_t;
+
+typedef struct {
+    double   offered_per_s, sent_per_s, relay_cores, bench_cores;
+    double   relay_wait;       /* share of the step the relay spent runnable but waiting for a
+                                * CPU (/proc/PID/schedstat); < 0 when unknown */
+    uint64_t refused, snapshots_asked, backlog;
+    int64_t  catch_up_ms;      /* -1: the relay's upward view never caught up */
+    int      sustained, bench_limited;
+    char     why[160];
+} bench_ceiling_step_t;
+
+#define BENCH_CEILING_MAX_STEPS 64
+typedef struct bench_ceiling_result {
+    bench_ceiling_step_t steps[BENCH_CEILING_MAX_STEPS];
+    size_t n;
+    double sustained;          /* DELTAs/s of the last step kept up with; 0: none */
+    int    bench_limited;      /* this process could not offer more: the ceiling is higher */
+    size_t delta_bytes;
+    char   error[256];
+} bench_ceiling_result_t;
+
+/* Defaults: 16 children x 100 nodes, every node in each DELTA, 25 rollups, from 50 DELTAs/s
+ * up by x1.5 per 4 s step to 100000, relay interval 1 s, tree computed for 10 s. */
+void bench_ceiling_defaults(bench_ceiling_opts_t *o);
+/* Starts the relay, feeds it step by step until it falls behind, stops it. Returns 0 (res
+ * holds the steps) or a WR_E... code with res->error set. */
+int bench_ceiling_run(const bench_ceiling_opts_t *o, bench_ceiling_result_t *res, bench_progress_fn progress);
+/* The result as JSON (parameters, steps, sustained rate, largest fan-out and tree sizes). */
+json_t *bench_ceiling_json(const bench_ceiling_opts_t *o, const bench_ceiling_result_t *res);
+/* Largest fan-out at o->interval: one DELTA per child per interval. */
+double bench_ceiling_fanout(const bench_ceiling_opts_t *o, const bench_ceiling_result_t *res);
+/* The markdown table of the steps and the tree sizes, into f. */
+void bench_ceiling_markdown(FILE *f, const bench_ceiling_opts_t *o, const bench_ceiling_result_t *res);
+
+/* ---- bench_machine.c ------------------------------------------------------------------ */
+
+/* A new JSON object: hostname, nproc, cpu_model, mem_total_kb, kernel, warren_version,
+ * git_commit (null outside a git tree), git_tree_modified. */
+json_t *bench_machine_json(void);
+
+/* ---- bench_report.c / bench_plot.c ----------------------------------------------------- */
+
+/* Writes OUT/report.json and OUT/report.md. Returns 0 or WR_EIO (err says which file). */
+int bench_report_write(const bench_antfarm_t *r, char *err, size_t errlen);
+/* Writes the .dat and .gp files into OUT and runs gnuplot on them; r->gnuplot_rc and
+ * r->plot_note tell the outcome (never fails the run). */
+void bench_plot_write(bench_antfarm_t *r);
+/* Names of the PNG files bench_plot_write makes, NULL-terminated. */
+extern const char *const bench_plot_files[];
+
+#endif
