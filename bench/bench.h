@@ -96,7 +96,7 @@ void bench_procs_mean_cpu(const bench_procs_t *p, double window_s, double out[BE
 
 /* ---- bench_antfarm.c: the antfarm run -------------------------------------------------- */
 
-typedef struct {
+typedef struct bench_antfarm_opts {
     long   nodes;
     double duration;       /* steady-state window, s */
     double warmup;         /* wait after start-up before the window, s */
@@ -106,6 +106,9 @@ typedef struct {
     long   base_port, tier_port, http_port;
     double timeout;        /* for warren-sim up */
     int    ceiling;        /* also run the relay-ceiling sub-benchmark after the fabric stops */
+    long   faults_per_kind;      /* faults of each kind injected after the window (0: none) */
+    double down_grace;           /* leaves' node_down grace, s (warren-sim up --node-down-grace) */
+    long   forecast_min_points;  /* leaves' forecast points before an opinion (step: interval) */
     char   out[PATH_MAX];
     char   sim[PATH_MAX];
     char   command[8192];  /* the exact command line, for the report */
@@ -115,6 +118,45 @@ typedef struct {
     int64_t t_ms;
     long    total, up;     /* -1 when the root did not answer */
 } bench_vis_t;
+
+/* ---- bench_faults.c: injected faults and their alarms at the root ------------------------ */
+
+#define BENCH_FAULT_KINDS 6
+typedef struct {
+    const char *fault;     /* warren-sim inject FAULT */
+    const char *alarm;     /* the alarm type it must end in */
+    const char *resource;  /* the alarm's resource, "" for any */
+} bench_fault_kind_t;
+extern const bench_fault_kind_t bench_fault_kinds[BENCH_FAULT_KINDS];
+
+typedef struct {
+    int     kind;                  /* index in bench_fault_kinds */
+    char    node[64];
+    int64_t inject_wall_ms;        /* wall ms when `warren-sim inject` started */
+    int64_t inject_done_ms;        /* ... and when it returned */
+    int     inject_failed;
+    int     detected;
+    int64_t seen_wall_ms;          /* the first poll that showed the alarm at the root */
+    int64_t raised_ms;             /* the alarm's raised_ms (the leaf's raise time); -1 unknown */
+} bench_fault_t;
+
+typedef struct {
+    int     ran;
+    bench_fault_t *v;
+    size_t  n, found, inject_failed;
+    long    polls, poll_errors;
+    double  deadline_s;
+    char    error[256];            /* "" when every fault was seen */
+    int     plotted;               /* latency.png was drawn */
+} bench_faults_t;
+
+typedef struct {
+    size_t injected, n;            /* faults injected; latencies measured */
+    double p50, p99, max;          /* ms; NAN when n == 0 */
+} bench_lat_t;
+
+struct bench_antfarm_opts;
+
 
 /* Everything a run measured; the report is written from this alone. */
 typedef struct {
@@ -148,6 +190,8 @@ typedef struct {
     long    deaths;
     int     sim_started;           /* warren-sim up was forked */
     int     fabric_stopped;        /* warren-sim down ran and succeeded (or nothing ran) */
+    /* fault injection after the window (bench_faults.c), when opts->faults_per_kind > 0 */
+    bench_faults_t faults;
     /* relay ceiling (bench_ceiling.c), when opts->ceiling */
     struct bench_ceiling_opts   *ceil_opts;
     struct bench_ceiling_result *ceil;
@@ -167,6 +211,22 @@ typedef void (*bench_progress_fn)(const char *line);
  * writes the report in both cases. */
 int bench_antfarm_run(const bench_antfarm_opts_t *o, bench_antfarm_t *r, bench_progress_fn progress);
 void bench_antfarm_free(bench_antfarm_t *r);
+
+/* Injects o->faults_per_kind faults of each kind into the running fabric (warren-sim inject
+ * --dir fabric) and polls url's /api/v1/alarms every 50 ms until each shows its alarm or the
+ * deadline passes (f->error says which did not). Returns 0 (also when some were not seen),
+ * or a WR_E... code when it could not run. */
+int bench_faults_run(const bench_antfarm_opts_t *o, bench_faults_t *f, const char *url, const char *fabric,
+                     bench_progress_fn progress);
+void bench_faults_free(bench_faults_t *f);
+/* Latency of kind (-1: all): injection -> root visible, or (propagation) leaf raise -> root. */
+void bench_faults_stats(const bench_faults_t *f, int kind, int propagation, bench_lat_t *out);
+/* The report's fault_latency object / Markdown section. */
+json_t *bench_faults_json(const bench_antfarm_opts_t *o, const bench_faults_t *f);
+void bench_faults_markdown(FILE *out, const bench_antfarm_opts_t *o, const bench_faults_t *f);
+/* Writes faults.dat and faults.gp into o->out and draws latency.png with gnuplot (when
+ * installed); sets f->plotted. Never fatal. */
+void bench_faults_plot(const bench_antfarm_opts_t *o, bench_faults_t *f);
 
 /* ---- bench_ceiling.c: one relay's ceiling ------------------------------------------------ */
 

@@ -1,7 +1,8 @@
 /* bench_antfarm: one run of `warren-bench antfarm`: starts `warren-sim up` as a child and
  * times it to every node visible and up at the root (polling /api/v1/status every 200 ms),
- * samples every fabric process from /proc for the steady-state window, always stops the
- * fabric with `warren-sim down`, then draws the plots. The report is written by the caller
+ * samples every fabric process from /proc for the steady-state window, injects faults and
+ * times them to their root alarms (bench_faults.c), always stops the fabric with
+ * `warren-sim down`, then draws the plots. The report is written by the caller
  * (bench_report.c) from what this collects. */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,6 +132,7 @@ static int startup(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char
                    bench_progress_fn progress)
 {
     char log[PATH_MAX + 32], a_nodes[32], a_fan[32], a_int[32], a_seed[32], a_bp[32], a_tp[32], a_hp[32], a_to[32];
+    char a_grace[32], a_fcp[32];
     snprintf(log, sizeof log, "%s/sim-up.log", o->out);
     snprintf(a_nodes, sizeof a_nodes, "%ld", o->nodes);
     snprintf(a_fan, sizeof a_fan, "%ld", o->fanout);
@@ -140,9 +142,13 @@ static int startup(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char
     snprintf(a_tp, sizeof a_tp, "%ld", o->tier_port);
     snprintf(a_hp, sizeof a_hp, "%ld", o->http_port);
     snprintf(a_to, sizeof a_to, "%g", o->timeout);
+    snprintf(a_grace, sizeof a_grace, "%g", o->down_grace);
+    snprintf(a_fcp, sizeof a_fcp, "%ld", o->forecast_min_points);
+    /* the leaves' alarm knobs for the fault phase: forecasts sampled every interval */
     char *argv[] = {(char *)o->sim, "up", "--nodes", a_nodes, "--dir", (char *)fabric, "--fanout", a_fan,
                     "--interval", a_int, "--seed", a_seed, "--base-port", a_bp, "--tier-port", a_tp,
-                    "--http-port", a_hp, "--timeout", a_to, NULL};
+                    "--http-port", a_hp, "--timeout", a_to, "--node-down-grace", a_grace,
+                    "--forecast-step", a_int, "--forecast-min-points", a_fcp, NULL};
     bench_http_t *h = bench_http_new(r->url);
     if (!h)
         return fail(r, WR_ENOMEM, "cannot set up the HTTP client");
@@ -418,12 +424,18 @@ int bench_antfarm_run(const bench_antfarm_opts_t *o, bench_antfarm_t *r, bench_p
         rc = startup(o, r, fabric, &r->sim_started, progress);
         if (rc == 0)
             rc = steady(o, r, fabric, progress);
+        if (rc == 0 && o->faults_per_kind > 0) {
+            rc = bench_faults_run(o, &r->faults, r->url, fabric, progress);
+            if (rc != 0)
+                rc = fail(r, rc, "fault phase: %s", r->faults.error[0] ? r->faults.error : wr_strerror(rc));
+        }
     }
     if (r->sim_started) {
         int src = stop_fabric(o, r, fabric, progress);
         if (src != 0 && rc == 0)
             rc = fail(r, src, "warren-sim down failed (see %s/sim-down.log): processes may still run", o->out);
         bench_plot_write(r);
+        bench_faults_plot(o, &r->faults);
     } else {
         r->gnuplot_rc = 1;
         snprintf(r->plot_note, sizeof r->plot_note, "no plots: nothing was started");
@@ -444,6 +456,7 @@ void bench_antfarm_free(bench_antfarm_t *r)
     r->ceil_opts = NULL;
     r->ceil = NULL;
     bench_procs_free(&r->procs);
+    bench_faults_free(&r->faults);
     r->vis = NULL;
     r->samples = NULL;
 }

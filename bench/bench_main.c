@@ -14,6 +14,7 @@
 #include "wr_error.h"
 
 int bench_ceiling_main(int argc, char **argv);
+int bench_prom_main(int argc, char **argv);   /* bench_prom_report.c */
 
 static void usage(FILE *out)
 {
@@ -22,6 +23,7 @@ static void usage(FILE *out)
             "Commands:\n"
             "  antfarm         start a simulated fleet and the whole fabric, measure it, write a report\n"
             "  relay-ceiling   how many children x messages/s one relay sustains\n"
+            "  prometheus-vs-warren  one fleet watched by warren and by Prometheus at once: CPU, RSS, visibility\n"
             "  --version       print the version\n"
             "`warren-bench COMMAND --help` describes each command.\n");
 }
@@ -48,6 +50,10 @@ static void antfarm_usage(FILE *out)
             "  --tier-port P      root ROUTER port; relays use the next ports (default 7300)\n"
             "  --http-port P      root HTTP API port (default 7380)\n"
             "  --timeout SEC      how long warren-sim up may take (default 300)\n"
+            "  --faults-per-kind K   after the window, inject K faults of each kind (mqueue_flood,\n"
+            "                     crash, silent, busy_dist_port, atom_leak, memory_growth) and time\n"
+            "                     each to its alarm at the root (default 3; 0: no fault phase)\n"
+            "  --node-down-grace S   the leaves' node_down grace in the run (default 5)\n"
             "  --no-ceiling       skip the relay-ceiling sub-benchmark run after the fabric stops\n"
             "                     (it uses --tier-port and the next port; see `relay-ceiling --help`)\n"
             "  -h, --help         this help\n"
@@ -119,6 +125,7 @@ static int parse_antfarm(int argc, char **argv, bench_antfarm_opts_t *o)
         {"tier-port", required_argument, NULL, 't'}, {"http-port", required_argument, NULL, 'w'},
         {"timeout", required_argument, NULL, 'T'},   {"warmup", required_argument, NULL, 'W'},
         {"no-ceiling", no_argument, NULL, 'C'},
+        {"faults-per-kind", required_argument, NULL, 'K'}, {"node-down-grace", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -133,6 +140,9 @@ static int parse_antfarm(int argc, char **argv, bench_antfarm_opts_t *o)
     o->timeout = 300;
     o->warmup = -1;
     o->ceiling = 1;
+    o->faults_per_kind = 3;
+    o->down_grace = 5;
+    o->forecast_min_points = 5;
     int c, rc = 0;
     char out[PATH_MAX] = "";
     optind = 1;
@@ -151,6 +161,8 @@ static int parse_antfarm(int argc, char **argv, bench_antfarm_opts_t *o)
         case 'w': rc |= parse_long("--http-port", optarg, 1024, 65535, &o->http_port); break;
         case 'T': rc |= parse_double("--timeout", optarg, 1, 86400, &o->timeout); break;
         case 'C': o->ceiling = 0; break;
+        case 'K': rc |= parse_long("--faults-per-kind", optarg, 0, 100, &o->faults_per_kind); break;
+        case 'G': rc |= parse_double("--node-down-grace", optarg, 0, 3600, &o->down_grace); break;
         case 'W': rc |= parse_double("--warmup", optarg, 0, 3600, &o->warmup); break;
         case 'h': antfarm_usage(stdout); exit(0);
         case ':':
@@ -278,6 +290,8 @@ int main(int argc, char **argv)
         return antfarm_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "relay-ceiling"))
         return bench_ceiling_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "prometheus-vs-warren"))
+        return bench_prom_main(argc - 1, argv + 1);
     fprintf(stderr, "warren-bench: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -38,6 +38,9 @@
  *                         nodes_up uint, samples_per_s float], ...] R }
  *             SNAPSHOT carries every node of the subtree; DELTA only nodes whose state changed
  *             since the previous SNAPSHOT/DELTA. Both carry the full rollups and tiers.
+ *             Optional: census: bin (1..WR_CENSUS_WIRE_MAX bytes), the subtree's module /
+ *             application census summary (core/wr_census.h), opaque to the codec; sent only
+ *             when it changed (and in SNAPSHOTs); absent = unchanged. Old decoders ignore it.
  *   ACK       {seq: uint R, epoch: uint}   (cumulative: every outbox event <= seq of epoch)
  *   QUERY     {qid: uint R, node: str R, kind: str R, args: str (JSON text, may be "")}
  *   REPLY     {qid: uint R, status: int R (0 or WR_E...), error: str, result: str (JSON text)}
@@ -62,6 +65,7 @@
 #define WR_WIRE_MAX_STR      (4u << 20)  /* one string (JSON payloads included) */
 #define WR_WIRE_MAX_OBJECTS  (8u << 20)  /* objects in one frame */
 #define WR_WIRE_DEFAULT_MAX_FRAME (32u << 20)
+#define WR_CENSUS_WIRE_MAX   (4u << 20)  /* the optional census bin of a state body */
 
 typedef enum {
     WR_MSG_HELLO = 1,
@@ -155,6 +159,10 @@ typedef struct {
     wr_rollup_entry_t *rollups;
     size_t             n_tiers;
     wr_tier_entry_t   *tiers;
+    /* census summary bytes (wr_census.h), NULL/0 = absent. Encode: the caller's. Decode:
+     * borrowed from the decoder, valid until its next wr_decoder_decode (not freed by clear). */
+    const void        *census;
+    size_t             census_len;
 } wr_state_msg_t;
 
 /* Frees the arrays of a decoded (or caller-built, malloc'd) state message, and the sketch and

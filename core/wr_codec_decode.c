@@ -373,11 +373,11 @@ static int decode_state(wr_decoder_t *dec, size_t max_nodes, wr_state_msg_t *out
                         size_t whylen)
 {
     field_t f[] = { { "interval_ms", 0, NULL }, { "at", 1, NULL }, { "nodes", 1, NULL },
-                    { "rollups", 1, NULL }, { "tiers", 1, NULL } };
+                    { "rollups", 1, NULL }, { "tiers", 1, NULL }, { "census", 0, NULL } };
     const char *tn = wr_msg_type_name(dec->type);
     uint64_t u = 0;
 
-    TRY(wr_cf_get_fields(dec, f, 5, why, whylen));
+    TRY(wr_cf_get_fields(dec, f, 6, why, whylen));
     if (f[0].val)
         TRY(wr_cf_uint(f[0].val, UINT32_MAX, PATH(tn, "interval_ms", -1, -1, NULL), &u, why,
                       whylen));
@@ -388,6 +388,17 @@ static int decode_state(wr_decoder_t *dec, size_t max_nodes, wr_state_msg_t *out
                      why, whylen));
     TRY(decode_rollups(f[3].val, tn, out, why, whylen));
     TRY(decode_tiers(f[4].val, tn, out, why, whylen));
+    if (f[5].val) {
+        const msgpack_object *c = f[5].val;
+        if (c->type != MSGPACK_OBJECT_BIN)
+            return wr_cf_fail(WR_EPROTO, why, whylen, "%s census: expected binary, got %s", tn,
+                              wr_cf_type_of(c));
+        if (c->via.bin.size == 0 || c->via.bin.size > WR_CENSUS_WIRE_MAX)
+            return wr_cf_fail(WR_ETOOBIG, why, whylen, "%s census: %u bytes, outside 1..%u", tn,
+                              (unsigned)c->via.bin.size, (unsigned)WR_CENSUS_WIRE_MAX);
+        out->census = c->via.bin.ptr;
+        out->census_len = c->via.bin.size;
+    }
     return WR_OK;
 }
 

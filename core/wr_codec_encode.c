@@ -261,7 +261,10 @@ static int encode_state(wr_encoder_t *enc, const wr_envelope_t *env, const wr_st
     if (!b)
         return WR_EINVAL;
     TRY(wr_ce_begin(enc, env, WR_MSG_SNAPSHOT, WR_MSG_DELTA));
-    PK(msgpack_pack_map(pk, 5));
+    int census = b->census && b->census_len > 0;
+    if (census && b->census_len > WR_CENSUS_WIRE_MAX)
+        return WR_EINVAL;
+    PK(msgpack_pack_map(pk, census ? 6 : 5));
     TRY(wr_ce_pack_key(pk, "interval_ms"));
     PK(msgpack_pack_uint32(pk, b->interval_ms));
     TRY(wr_ce_pack_key(pk, "at"));
@@ -272,6 +275,11 @@ static int encode_state(wr_encoder_t *enc, const wr_envelope_t *env, const wr_st
     TRY(pack_rollups(pk, b));
     TRY(wr_ce_pack_key(pk, "tiers"));
     TRY(pack_tiers(pk, b));
+    if (census) {
+        TRY(wr_ce_pack_key(pk, "census"));
+        PK(msgpack_pack_bin(pk, b->census_len));
+        PK(msgpack_pack_bin_body(pk, b->census, b->census_len));
+    }
     return WR_OK;
 }
 

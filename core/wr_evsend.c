@@ -2,7 +2,14 @@
  * resend passes (oldest first, batched), ACK handling and failover following.
  *
  * An outbox entry is one kind byte (WR_MSG_ALARM / WR_MSG_NOTIF) followed by the packed event,
- * so a resend pass can group events into frames of one kind without unpacking them. */
+ * so a resend pass can group events into frames of one kind without unpacking them.
+ *
+ * Batching (one synced LMDB commit per burst, not per event): wr_evsend_push_txn appends inside
+ * the caller's transaction and remembers, per outbox, the first staged seq; wr_evsend_txn_end,
+ * after the commit, sends the staged events read back from the outbox in frames (the same path
+ * as a resend pass, counted as first sends). With a loop (wr_evsend_set_loop) wr_evsend_push
+ * only queues a copy in memory; an ev_prepare watcher (run when the loop has handled every event
+ * of an iteration, before it waits) commits the whole queue in one transaction and then sends. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +19,23 @@
 
 #define EVSEND_FRAME_BYTES  (256u << 10)
 #define EVSEND_EXPIRE_MS    10000
+#define EVSEND_QUEUE_EVENTS 4096         /* queued pushes: flushed at once beyond these */
+#define EVSEND_QUEUE_BYTES  (4u << 20)
+#define EVSEND_QUEUE_HARD   (16u << 20)  /* queue bytes while flushes fail: pushes refused */
+#define QHDR                13           /* kind u8, be64 at_ms, be32 len */
 
 typedef struct {
     wr_outbox_t *ob;
     int64_t      due_ms;       /* mono ms when an unacknowledged event is resent; 0 = none */
     uint64_t     ack_epoch;    /* the newest ACK not yet applied (ack_seq 0: none): ACKs are */
     uint64_t     ack_seq;      /* applied in one transaction per tick, not one per frame */
+    uint64_t     st_epoch;     /* staged by push_txn: the first seq and how many (0: none) */
+    uint64_t     st_first;
+    uint64_t     st_n;
 } evbox_t;
 
 struct wr_evsend {
+    wr_store_t      *store;
     wr_client_t     *cli;
     wr_origin_t     *origin;
     size_t           n_ob;
@@ -39,6 +54,15 @@ struct wr_evsend {
     int              bkind;
     int              btarget;
     int              bfailed;
+    int              bfirst;          /* the batch holds first sends (counted in sent) */
+    /* push_txn */
+    uint64_t         staged;          /* pushes staged in the caller's txn */
+    uint64_t         staged_bad;      /* of them, refused by an outbox (WR_ETOOBIG) */
+    /* deferred pushes (set_loop) */
+    struct ev_loop  *loop;
+    ev_prepare       prep;
+    uint8_t         *q;               /* QHDR + bytes per queued push */
+    size_t           qlen, qcap, qn;
     wr_evsend_stats_t st;
 };
 
@@ -58,6 +82,7 @@ wr_evsend_t *wr_evsend_new(wr_store_t *store, const char *prefix, size_t n_paren
         wr_evsend_destroy(&s);
         return NULL;
     }
+    s->store = store;
     s->cli = cli;
     s->origin = origin;
     s->n_ob = n_parents;
@@ -82,6 +107,11 @@ void wr_evsend_destroy(wr_evsend_t **sp)
     if (!sp || !*sp)
         return;
     wr_evsend_t *s = *sp;
+    if (s->loop) {
+        wr_evsend_flush(s);
+        ev_prepare_stop(s->loop, &s->prep);
+    }
+    free(s->q);
     for (size_t i = 0; i < s->n_ob; i++) {
         if (s->box[i].ob)
             apply_ack(s, i);
@@ -131,7 +161,9 @@ static int flush_batch(wr_evsend_t *s)
     for (size_t i = 0; i < s->n_items; i++)
         s->items[i].data = s->bbuf + s->boff[i];
     int rc = send_frame(s, s->bkind, s->btarget, s->items, s->n_items);
-    if (rc == 0)
+    if (rc == 0 && s->bfirst)
+        s->st.sent += s->n_items;
+    else if (rc == 0)
         s->st.resent += s->n_items;
     else
         s->st.send_failed += s->n_items, s->bfailed = 1;
@@ -182,6 +214,7 @@ static void resend(wr_evsend_t *s, size_t o, int target)
     s->blen = 0;
     s->btarget = target;
     s->bfailed = 0;
+    s->bfirst = 0;
     wr_outbox_foreach(s->box[o].ob, 0, 0, resend_visit, s);
     if (!s->bfailed)
         flush_batch(s);
@@ -191,42 +224,199 @@ static void resend(wr_evsend_t *s, size_t o, int target)
 
 /* ---- the public verbs ------------------------------------------------------------------------ */
 
-int wr_evsend_push(wr_evsend_t *s, int kind, const void *bytes, size_t len, int64_t at_ms)
+static int check_event(int kind, const void *bytes, size_t len)
 {
-    if ((kind != WR_MSG_ALARM && kind != WR_MSG_NOTIF) || !bytes || len == 0 || len > WR_EVENT_BYTES_MAX) {
+    if ((kind != WR_MSG_ALARM && kind != WR_MSG_NOTIF) || !bytes || len == 0 || len > WR_EVENT_BYTES_MAX)
+        return WR_EINVAL;
+    return 0;
+}
+
+int wr_evsend_push_txn(wr_evsend_t *s, wr_txn_t *txn, int kind, const void *bytes, size_t len,
+                       int64_t at_ms)
+{
+    if (!txn || check_event(kind, bytes, len) != 0) {
         s->st.push_failed++;
         return WR_EINVAL;
     }
     s->scratch[0] = (uint8_t)kind;
     memcpy(s->scratch + 1, bytes, len);
-    int64_t now = wr_mono_ms();
-    int first_rc = 0;
+    int rc = 0;
     for (size_t o = 0; o < s->n_ob; o++) {
+        evbox_t *b = &s->box[o];
         uint64_t epoch = 0, seq = 0;
-        int rc = wr_outbox_append(s->box[o].ob, s->scratch, len + 1, at_ms, &epoch, &seq);
-        if (rc != 0) {
-            if (!first_rc)
-                first_rc = rc;
+        int arc = wr_outbox_append_txn(b->ob, txn, s->scratch, len + 1, at_ms, &epoch, &seq);
+        if (arc == WR_ETOOBIG) {
+            rc = arc;           /* counted as dropped by that outbox; the others keep it */
             continue;
         }
-        int target = target_of(s, o);
-        if (target < 0)
-            continue;           /* sent by parent_up when a parent comes */
-        wr_event_item_t item = {.hop_epoch = epoch, .hop_seq = seq, .data = bytes, .len = len};
-        if (send_frame(s, kind, target, &item, 1) == 0) {
-            s->st.sent++;
-            if (!s->box[o].due_ms)
-                s->box[o].due_ms = now + WR_EVSEND_RESEND_MS;
-        } else {
-            s->st.send_failed++;
-            s->box[o].due_ms = now;   /* the next tick resends */
+        if (arc != 0)
+            return arc;         /* the caller aborts its txn */
+        if (b->st_n++ == 0) {
+            b->st_epoch = epoch;
+            b->st_first = seq;
         }
     }
-    if (first_rc) {
-        s->st.push_failed++;
-        return first_rc;
+    s->staged++;
+    if (rc)
+        s->staged_bad++;
+    return rc;
+}
+
+/* Sends outbox o's staged events (just committed) to target in frames, oldest first. */
+static void send_staged(wr_evsend_t *s, size_t o, int target)
+{
+    evbox_t *b = &s->box[o];
+    int64_t now = wr_mono_ms();
+    s->n_items = 0;
+    s->blen = 0;
+    s->btarget = target;
+    s->bfailed = 0;
+    s->bfirst = 1;
+    wr_outbox_foreach(b->ob, b->st_epoch, b->st_first - 1, resend_visit, s);
+    if (!s->bfailed)
+        flush_batch(s);
+    s->n_items = 0;
+    s->bfirst = 0;
+    if (s->bfailed)
+        b->due_ms = now;        /* the next tick resends */
+    else if (!b->due_ms)
+        b->due_ms = now + WR_EVSEND_RESEND_MS;
+}
+
+void wr_evsend_txn_end(wr_evsend_t *s, int committed)
+{
+    for (size_t o = 0; o < s->n_ob; o++)
+        wr_outbox_txn_end(s->box[o].ob, committed);
+    if (committed) {
+        s->st.push_failed += s->staged_bad;
+        s->st.pushed += s->staged - s->staged_bad;
+        for (size_t o = 0; o < s->n_ob; o++) {
+            if (!s->box[o].st_n)
+                continue;
+            int target = target_of(s, o);
+            if (target >= 0)
+                send_staged(s, o, target);   /* else parent_up sends it when a parent comes */
+        }
+    } else {
+        s->st.push_failed += s->staged;
     }
-    s->st.pushed++;
+    for (size_t o = 0; o < s->n_ob; o++)
+        s->box[o].st_n = 0;
+    s->staged = 0;
+    s->staged_bad = 0;
+}
+
+/* Appends n queued pushes (or the one push given) in one transaction, commits, then sends. */
+static int commit_pushes(wr_evsend_t *s, const uint8_t *q, size_t n, int kind, const void *bytes,
+                         size_t len, int64_t at_ms)
+{
+    wr_txn_t *txn = NULL;
+    int rc = wr_store_begin(s->store, 1, &txn), first_rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint32_t l = wr_store_get_be32(q + 9);
+        rc = wr_evsend_push_txn(s, txn, q[0], q + QHDR, l, (int64_t)wr_store_get_be64(q + 1));
+        if (rc == WR_ETOOBIG)
+            first_rc = rc, rc = 0;
+        q += QHDR + l;
+    }
+    if (rc == 0 && n == 0) {
+        rc = wr_evsend_push_txn(s, txn, kind, bytes, len, at_ms);
+        if (rc == WR_ETOOBIG)
+            first_rc = rc, rc = 0;
+    }
+    if (rc == 0)
+        rc = wr_store_commit(&txn);
+    else
+        wr_store_abort(&txn);
+    if (rc != 0) {
+        /* nothing of it is durable: the outboxes roll back; the caller counts (a push) or keeps
+         * the queue for another try (a flush) */
+        s->staged = s->staged_bad = 0;
+        wr_evsend_txn_end(s, 0);
+        return rc == WR_EFULL ? WR_EFULL : WR_ESTORE;
+    }
+    wr_evsend_txn_end(s, 1);
+    return first_rc;
+}
+
+int wr_evsend_flush(wr_evsend_t *s)
+{
+    if (s->qn == 0)
+        return 0;
+    int rc = commit_pushes(s, s->q, s->qn, 0, NULL, 0, 0);
+    if (rc == WR_EFULL || rc == WR_ESTORE)
+        return rc;              /* kept queued: retried by the next push, prepare or tick */
+    s->qn = 0;
+    s->qlen = 0;
+    if (s->loop)
+        ev_prepare_stop(s->loop, &s->prep);
+    return 0;
+}
+
+static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)revents;
+    wr_evsend_t *s = w->data;
+    if (wr_evsend_flush(s) != 0)
+        ev_prepare_stop(loop, w);   /* the store fails: retried by the tick, not in a spin */
+}
+
+void wr_evsend_set_loop(wr_evsend_t *s, struct ev_loop *loop)
+{
+    if (s->loop) {
+        ev_prepare_stop(s->loop, &s->prep);
+        if (!loop)
+            wr_evsend_flush(s);
+    }
+    s->loop = loop;
+    if (loop) {
+        ev_prepare_init(&s->prep, on_prepare);
+        s->prep.data = s;
+    }
+}
+
+int wr_evsend_push(wr_evsend_t *s, int kind, const void *bytes, size_t len, int64_t at_ms)
+{
+    if (check_event(kind, bytes, len) != 0) {
+        s->st.push_failed++;
+        return WR_EINVAL;
+    }
+    if (!s->loop) {
+        int rc = commit_pushes(s, NULL, 0, kind, bytes, len, at_ms);
+        if (rc == WR_EFULL || rc == WR_ESTORE)
+            s->st.push_failed++;
+        return rc;
+    }
+    if (s->qlen + QHDR + len > EVSEND_QUEUE_HARD) {
+        int rc = wr_evsend_flush(s);    /* the store has been failing: try once more */
+        if (rc != 0) {
+            s->st.push_failed++;
+            return rc;
+        }
+    }
+    if (s->qlen + QHDR + len > s->qcap) {
+        size_t cap = s->qcap ? s->qcap : 64u << 10;
+        while (cap < s->qlen + QHDR + len)
+            cap *= 2;
+        uint8_t *nq = realloc(s->q, cap);
+        if (!nq) {
+            s->st.push_failed++;
+            return WR_ENOMEM;
+        }
+        s->q = nq;
+        s->qcap = cap;
+    }
+    uint8_t *p = s->q + s->qlen;
+    p[0] = (uint8_t)kind;
+    wr_store_be64(p + 1, (uint64_t)at_ms);
+    wr_store_be32(p + 9, (uint32_t)len);
+    memcpy(p + QHDR, bytes, len);
+    s->qlen += QHDR + len;
+    s->qn++;
+    if (s->qn >= EVSEND_QUEUE_EVENTS || s->qlen >= EVSEND_QUEUE_BYTES)
+        wr_evsend_flush(s);     /* a failure keeps them queued for the next try */
+    else if (s->qn == 1)
+        ev_prepare_start(s->loop, &s->prep);
     return WR_OK;
 }
 
@@ -262,6 +452,8 @@ void wr_evsend_on_ack(wr_evsend_t *s, int parent, const wr_ack_t *ack)
 
 void wr_evsend_tick(wr_evsend_t *s, int64_t now_ms)
 {
+    if (s->qn)
+        wr_evsend_flush(s);     /* queued pushes a failing store left behind */
     int64_t mono = wr_mono_ms();
     int expire = mono - s->expire_ms >= EVSEND_EXPIRE_MS;
     if (expire)
@@ -294,6 +486,8 @@ void wr_evsend_stats(const wr_evsend_t *s, wr_evsend_stats_t *out)
 {
     *out = s->st;
     out->pending = out->pending_bytes = out->dropped = 0;
+    out->queued = s->qn;
+    out->pending += s->qn;     /* accepted, durable at the end of this loop iteration */
     for (size_t o = 0; o < s->n_ob; o++) {
         wr_outbox_stats_t os;
         if (wr_outbox_stats(s->box[o].ob, &os) == 0) {

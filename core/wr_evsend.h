@@ -21,9 +21,13 @@
  *
  * The sender owns no loop and no timer: the owner calls wr_evsend_tick about every second,
  * wr_evsend_parent_up from its on_parent_up callback and wr_evsend_on_ack for every ACK frame.
- * Each push commits its outbox transaction(s) before sending (the event is durable first).
+ * Nothing is sent before it is durable in the outbox. Bursts cost one synced LMDB commit, not
+ * one per event: a receiver forwarding a frame appends its events inside its own transaction
+ * (wr_evsend_push_txn + wr_evsend_txn_end); an owner with a loop (wr_evsend_set_loop) lets
+ * wr_evsend_push queue events in memory, committed together (then sent) when the loop has
+ * handled the events of an iteration. Staged events go out in frames of up to WR_EVSEND_BATCH.
  * Not thread-safe: one loop owns it; the caller must not hold a write transaction of the same
- * store while calling. Never prints. */
+ * store while calling anything but wr_evsend_push_txn. Never prints. */
 #ifndef WR_EVSEND_H
 #define WR_EVSEND_H
 #include <stddef.h>
@@ -41,7 +45,8 @@
 typedef struct wr_evsend wr_evsend_t;
 
 typedef struct {
-    uint64_t pending;        /* events held unacknowledged, summed over the outboxes */
+    uint64_t pending;        /* events held unacknowledged, summed over the outboxes, plus queued */
+    uint64_t queued;         /* pushes accepted, not yet committed (set_loop mode) */
     uint64_t pending_bytes;
     uint64_t pushed;         /* events accepted by wr_evsend_push */
     uint64_t sent;           /* event sends (first sends) that a parent took */
@@ -67,12 +72,38 @@ void wr_evsend_destroy(wr_evsend_t **s);
 void wr_evsend_new_id(wr_evsend_t *s, wr_event_id_t *id);
 
 /* Durably queues one packed event (wr_event_pack bytes; kind WR_MSG_ALARM or WR_MSG_NOTIF) in
- * every outbox, then sends it at once to the live target parent(s). at_ms (wall ms) is used
- * for the outboxes' age bound. Returns 0 once it is durable (sent or not: a send that fails is
- * retried by tick / parent_up), WR_EINVAL (bad kind, empty or over WR_EVENT_BYTES_MAX),
- * WR_EFULL (LMDB map full: the caller frees space and retries; outboxes that took it keep it)
- * or WR_ESTORE. */
+ * every outbox, then sends it to the live target parent(s). at_ms (wall ms) is used for the
+ * outboxes' age bound. Without a loop (set_loop) it commits and sends before returning: 0 once
+ * it is durable (sent or not: a send that fails is retried by tick / parent_up). With a loop it
+ * copies the event into a memory queue and returns 0; the queue is committed in one transaction
+ * and then sent at the end of the loop iteration (ev_prepare), at once when it holds 4096 events
+ * or 4 MiB, or by wr_evsend_flush / tick / destroy; if that commit fails the queue is kept and
+ * retried (tick), and pushes are refused with the store's error once it holds 16 MiB.
+ * Errors: WR_EINVAL (bad kind, empty or over WR_EVENT_BYTES_MAX), WR_ETOOBIG (over an outbox's
+ * byte bound: counted as dropped), WR_EFULL (LMDB map full: the caller frees space and retries;
+ * outboxes that took it keep it), WR_ENOMEM or WR_ESTORE. */
 int  wr_evsend_push(wr_evsend_t *s, int kind, const void *bytes, size_t len, int64_t at_ms);
+
+/* Deferred mode: wr_evsend_push queues and an ev_prepare watcher on loop commits the queue
+ * (see above). loop NULL: back to committing each push (flush first). */
+void wr_evsend_set_loop(wr_evsend_t *s, struct ev_loop *loop);
+
+/* Commits the queued pushes now (one transaction), then sends them. Returns 0 or WR_EFULL /
+ * WR_ESTORE (they stay queued). */
+int  wr_evsend_flush(wr_evsend_t *s);
+
+/* Appends one event to every outbox inside the caller's write transaction txn (of the sender's
+ * store), e.g. with the receiver's dedup records: nothing is sent yet. After committing or
+ * aborting txn the caller MUST call wr_evsend_txn_end before any other call on the sender.
+ * Returns 0; WR_EINVAL; WR_ETOOBIG (an outbox refused it, counted as dropped: txn is still
+ * good); WR_EFULL / WR_ESTORE / WR_ENOMEM (the caller aborts txn). */
+int  wr_evsend_push_txn(wr_evsend_t *s, wr_txn_t *txn, int kind, const void *bytes, size_t len,
+                        int64_t at_ms);
+
+/* Ends the pushes of wr_evsend_push_txn: committed != 0 when txn was committed: then the
+ * events are sent to the live target parent(s) (frames of up to WR_EVSEND_BATCH); else the
+ * outboxes roll back (the pushes count as failed). A no-op without staged pushes. */
+void wr_evsend_txn_end(wr_evsend_t *s, int committed);
 
 /* Parent `parent` came up (call from on_parent_up): resends everything unacknowledged that is
  * meant for it. */

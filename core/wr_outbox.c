@@ -22,6 +22,9 @@ struct wr_outbox {
     uint64_t           epoch, next_seq;
     uint64_t           count, bytes;
     uint64_t           dropped, dropped_bytes;
+    /* wr_outbox_append_txn: the state before the first append of the caller's txn */
+    int                staged;
+    uint64_t           s_next_seq, s_count, s_bytes, s_dropped, s_dropped_bytes;
 };
 
 static void make_key(uint8_t k[KEY_LEN], uint64_t epoch, uint64_t seq)
@@ -247,6 +250,75 @@ int wr_outbox_append(wr_outbox_t *ob, const void *data, size_t len, int64_t at_m
         *seq = ob->next_seq;
     ob->next_seq++;
     return 0;
+}
+
+int wr_outbox_append_txn(wr_outbox_t *ob, wr_txn_t *txn, const void *data, size_t len, int64_t at_ms,
+                         uint64_t *epoch, uint64_t *seq)
+{
+    if (!txn || !data || len == 0)
+        return WR_EINVAL;
+    if (!ob->staged) {
+        ob->staged = 1;
+        ob->s_next_seq = ob->next_seq;
+        ob->s_count = ob->count;
+        ob->s_bytes = ob->bytes;
+        ob->s_dropped = ob->dropped;
+        ob->s_dropped_bytes = ob->dropped_bytes;
+    }
+    if (len > WR_OUTBOX_MAX_EVENT || len > ob->lim.max_bytes) {
+        if (put_dropped(txn, ob->db, ob->dropped + 1, ob->dropped_bytes + len) == 0) {
+            ob->dropped++;
+            ob->dropped_bytes += len;
+        }
+        return WR_ETOOBIG;
+    }
+    uint64_t count = ob->count, bytes = ob->bytes, n = 0, b = 0;
+    int rc = 0;
+    if (count + 1 > ob->lim.max_count || bytes + len > ob->lim.max_bytes || count > 0)
+        rc = drop_oldest(ob, txn, &count, &bytes, ob->lim.max_count - 1, ob->lim.max_bytes - len,
+                         at_ms - ob->lim.max_age_ms, &n, &b);
+    uint8_t key[KEY_LEN];
+    make_key(key, ob->epoch, ob->next_seq);
+    uint8_t stackbuf[4096];
+    uint8_t *val = NULL;
+    if (rc == 0) {
+        val = len + 8 <= sizeof stackbuf ? stackbuf : malloc(len + 8);
+        if (!val)
+            return WR_ENOMEM;
+        wr_store_be64(val, (uint64_t)at_ms);
+        memcpy(val + 8, data, len);
+        rc = wr_store_put(txn, ob->db, key, KEY_LEN, val, len + 8);
+        if (val != stackbuf)
+            free(val);
+    }
+    if (rc == 0 && n > 0)
+        rc = put_dropped(txn, ob->db, ob->dropped + n, ob->dropped_bytes + b);
+    if (rc != 0)
+        return rc == WR_EFULL ? WR_EFULL : WR_ESTORE;
+    ob->count = count + 1;
+    ob->bytes = bytes + len;
+    ob->dropped += n;
+    ob->dropped_bytes += b;
+    if (epoch)
+        *epoch = ob->epoch;
+    if (seq)
+        *seq = ob->next_seq;
+    ob->next_seq++;
+    return 0;
+}
+
+void wr_outbox_txn_end(wr_outbox_t *ob, int committed)
+{
+    if (!ob->staged)
+        return;
+    ob->staged = 0;
+    if (committed)
+        return;
+    ob->next_seq = ob->s_next_seq;
+    ob->count = ob->s_count;
+    ob->bytes = ob->s_bytes;
+    ob->dropped = ob->s_dropped;
+    ob->dropped_bytes = ob->s_dropped_bytes;
 }
 
 int wr_outbox_expire(wr_outbox_t *ob, int64_t now_ms, uint64_t *dropped)

@@ -16,7 +16,8 @@
  * WR_EFULL and the caller prunes metrics and retries.
  *
  * Each call runs its own LMDB transaction (append and ack commit before returning: an event
- * is durable before it is sent). The caller must not hold another write transaction of the
+ * is durable before it is sent), except wr_outbox_append_txn, which appends inside the caller's
+ * transaction so that a burst costs one synced commit, not one per event. The caller must not hold another write transaction of the
  * same store in the same thread while calling (LMDB allows one writer). Not thread-safe: one
  * loop owns an outbox. The outbox does not send anything and owns no link. */
 #ifndef WR_OUTBOX_H
@@ -63,6 +64,22 @@ void wr_outbox_destroy(wr_outbox_t **ob);
  * retries); WR_ESTORE. */
 int wr_outbox_append(wr_outbox_t *ob, const void *data, size_t len, int64_t at_ms,
                      uint64_t *epoch, uint64_t *seq);
+
+/* Appends one event like wr_outbox_append, but inside the caller's write transaction txn (of
+ * the outbox's store), so that many appends, and the caller's own records, share one synced
+ * commit. The event is durable only once the caller commits txn: the caller must not send it
+ * before. After committing (or aborting) txn the caller MUST call wr_outbox_txn_end, before any
+ * other call on this outbox: it keeps (committed != 0) or rolls back (0) the in-memory
+ * positions and counters the appends advanced (the seqs of an aborted txn are given again: they
+ * were never durable, so never sent). Several outboxes of one store may append in one txn.
+ * Returns as wr_outbox_append (WR_ETOOBIG: the drop is counted in txn); on WR_EFULL / WR_ESTORE
+ * the caller must abort txn (then wr_outbox_txn_end(ob, 0)). */
+int wr_outbox_append_txn(wr_outbox_t *ob, wr_txn_t *txn, const void *data, size_t len, int64_t at_ms,
+                         uint64_t *epoch, uint64_t *seq);
+
+/* Ends the appends of wr_outbox_append_txn: committed != 0 when the caller's txn committed.
+ * A no-op when no append_txn is outstanding. */
+void wr_outbox_txn_end(wr_outbox_t *ob, int committed);
 
 /* Acknowledges, cumulatively, every held event of epoch with seq <= seq. *acked (may be NULL)
  * gets the number removed (0 for a repeated ACK). Returns 0, WR_EFULL or WR_ESTORE. */

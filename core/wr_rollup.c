@@ -70,14 +70,15 @@ void wr_rollup_builder_reset(wr_rollup_builder_t *b)
 
 int wr_rollup_builder_add(wr_rollup_builder_t *b, size_t metric, const char *node, double value)
 {
+    size_t len = 0;
     if (metric >= b->n || !isfinite(value) || !node || !node[0] ||
-        strnlen(node, WR_TOPK_NODE_MAX) >= WR_TOPK_NODE_MAX) {
+        (len = strnlen(node, WR_TOPK_NODE_MAX)) >= WR_TOPK_NODE_MAX) {
         b->errors++;
         return WR_EINVAL;
     }
     slot_t *s = &b->slots[metric];
     (void)wr_agg_add(&s->agg, value);
-    (void)wr_topk_add(s->topk, node, value);
+    (void)wr_topk_add_n(s->topk, node, len, value);
     int rc = wr_sketch_add(s->sketch, value);
     if (rc) {
         s->sketch_bad = 1;

@@ -26,6 +26,8 @@ struct wr_sketch {
     uint64_t zero;
     uint64_t collapsed;
     store_t  pos, neg;
+    double   memo_m;   /* the last magnitude indexed and its index (a pure function: */
+    int32_t  memo_i;   /* valid across resets and merges; memo_m 0 = none) */
 };
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
@@ -158,7 +160,21 @@ int wr_sketch_add(wr_sketch_t *s, double v)
         s->count = sat_add(s->count, 1);
         return WR_OK;
     }
-    return store_add(s, v > 0 ? &s->pos : &s->neg, wr_sketch_index(m), 1);
+    int32_t i;
+    if (m == s->memo_m) {
+        i = s->memo_i;           /* repeated values (limits, gauges at rest): no log() */
+    } else {
+        i = wr_sketch_index(m);
+        s->memo_m = m;
+        s->memo_i = i;
+    }
+    store_t *st = v > 0 ? &s->pos : &s->neg;
+    if (st->len && i >= st->off && i - st->off < (int32_t)st->len) {   /* inside the window */
+        st->c[i - st->off] = sat_add(st->c[i - st->off], 1);
+        s->count = sat_add(s->count, 1);
+        return WR_OK;
+    }
+    return store_add(s, st, i, 1);
 }
 
 int wr_sketch_add_bucket(wr_sketch_t *s, int sign, int32_t index, uint64_t count)

@@ -1,6 +1,7 @@
-/* wr_topk: a sorted array of at most K (node, value) items (see wr_topk.h). Insertion is a
- * linear scan from the bottom: K <= 100, and most samples of a large set fail the first
- * comparison with the current K-th item. */
+/* wr_topk: at most K (node, value) items (see wr_topk.h), kept in place and sorted through an
+ * order array of item indexes: an insertion shifts bytes of ord, never the 264-byte items.
+ * Insertion is a linear scan from the bottom: K <= 100, and most samples of a large set fail
+ * the first comparison with the current K-th item. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,18 @@ struct wr_topk {
     uint32_t       cap;     /* items allocated */
     uint32_t       k;       /* current K (may exceed cap for decoded lists) */
     uint32_t       n;       /* items held <= min(k, cap) */
-    wr_topk_item_t items[]; /* sorted: best first */
+    uint8_t        ord[WR_TOPK_MAX];  /* a permutation of 0..cap-1: items[ord[0..n-1]] held,
+                                       * best first; ord[n..cap-1] free */
+    wr_topk_item_t items[];
 };
+
+#define IT(t, i) (&(t)->items[(t)->ord[i]])
+
+static void ord_identity(wr_topk_t *t)
+{
+    for (uint32_t i = 0; i < t->cap; i++)
+        t->ord[i] = (uint8_t)i;
+}
 
 /* <0 if (va, na) ranks before (vb, nb). */
 static int rank_cmp(double va, const char *na, double vb, const char *nb)
@@ -33,6 +44,7 @@ wr_topk_t *wr_topk_new(uint32_t k)
         return NULL;
     t->cap = t->k = k;
     t->n = 0;
+    ord_identity(t);
     return t;
 }
 
@@ -59,16 +71,18 @@ static uint32_t limit(const wr_topk_t *t)
 static void insert(wr_topk_t *t, const char *node, size_t len, double value)
 {
     uint32_t lim = limit(t);
-    if (t->n == lim && rank_cmp(value, node, t->items[t->n - 1].value, t->items[t->n - 1].node) >= 0)
+    if (t->n == lim && rank_cmp(value, node, IT(t, t->n - 1)->value, IT(t, t->n - 1)->node) >= 0)
         return;
     uint32_t pos = t->n < lim ? t->n : lim - 1;       /* the slot freed at the bottom */
-    while (pos > 0 && rank_cmp(value, node, t->items[pos - 1].value, t->items[pos - 1].node) < 0) {
-        t->items[pos] = t->items[pos - 1];
+    uint8_t slot = t->ord[pos];
+    while (pos > 0 && rank_cmp(value, node, IT(t, pos - 1)->value, IT(t, pos - 1)->node) < 0) {
+        t->ord[pos] = t->ord[pos - 1];
         pos--;
     }
-    memcpy(t->items[pos].node, node, len);
-    t->items[pos].node[len] = '\0';
-    t->items[pos].value = value;
+    t->ord[pos] = slot;
+    memcpy(t->items[slot].node, node, len);
+    t->items[slot].node[len] = '\0';
+    t->items[slot].value = value;
     if (t->n < lim)
         t->n++;
 }
@@ -80,6 +94,18 @@ int wr_topk_add(wr_topk_t *t, const char *node, double value)
     size_t len = strnlen(node, WR_TOPK_NODE_MAX);
     if (len == 0 || len == WR_TOPK_NODE_MAX)
         return WR_EINVAL;
+    insert(t, node, len, value);
+    return WR_OK;
+}
+
+int wr_topk_add_n(wr_topk_t *t, const char *node, size_t len, double value)
+{
+    if (!isfinite(value) || !node || len == 0 || len >= WR_TOPK_NODE_MAX)
+        return WR_EINVAL;
+    /* most samples of a large set rank below a full list's last item: one comparison */
+    uint32_t lim = limit(t);
+    if (t->n == lim && value < IT(t, t->n - 1)->value)
+        return WR_OK;
     insert(t, node, len, value);
     return WR_OK;
 }
@@ -106,9 +132,9 @@ void wr_topk_merge(wr_topk_t *dst, const wr_topk_t *src)
         wr_topk_set_k(dst, src->k);
     uint32_t lim = limit(dst);
     for (uint32_t i = 0; i < src->n && i < lim; i++) {
-        const wr_topk_item_t *it = &src->items[i];
+        const wr_topk_item_t *it = IT(src, i);
         if (dst->n == lim &&
-            rank_cmp(it->value, it->node, dst->items[dst->n - 1].value, dst->items[dst->n - 1].node) >= 0)
+            rank_cmp(it->value, it->node, IT(dst, dst->n - 1)->value, IT(dst, dst->n - 1)->node) >= 0)
             break;                                  /* src is sorted: nothing later fits */
         insert(dst, it->node, strnlen(it->node, WR_TOPK_NODE_MAX - 1), it->value);
     }
@@ -122,7 +148,9 @@ void wr_topk_copy(wr_topk_t *dst, const wr_topk_t *src)
     wr_topk_set_k(dst, src->k);
     uint32_t lim = limit(dst);
     uint32_t n = src->n < lim ? src->n : lim;
-    memcpy(dst->items, src->items, n * sizeof dst->items[0]);
+    ord_identity(dst);
+    for (uint32_t i = 0; i < n; i++)
+        dst->items[i] = *IT(src, i);
     dst->n = n;
 }
 
@@ -138,7 +166,7 @@ size_t wr_topk_size(const wr_topk_t *t)
 
 const wr_topk_item_t *wr_topk_item(const wr_topk_t *t, size_t i)
 {
-    return i < t->n ? &t->items[i] : NULL;
+    return i < t->n ? IT(t, i) : NULL;
 }
 
 int wr_topk_equal(const wr_topk_t *a, const wr_topk_t *b)
@@ -146,7 +174,7 @@ int wr_topk_equal(const wr_topk_t *a, const wr_topk_t *b)
     if (a->k != b->k || a->n != b->n)
         return 0;
     for (uint32_t i = 0; i < a->n; i++)
-        if (a->items[i].value != b->items[i].value || strcmp(a->items[i].node, b->items[i].node) != 0)
+        if (IT(a, i)->value != IT(b, i)->value || strcmp(IT(a, i)->node, IT(b, i)->node) != 0)
             return 0;
     return 1;
 }

@@ -35,6 +35,9 @@ void wr_topk_reset(wr_topk_t *t);
 /* Offers one sample. Returns 0 (kept or not), or WR_EINVAL (value NaN or infinite, node name
  * empty or WR_TOPK_NODE_MAX bytes or longer). */
 int wr_topk_add(wr_topk_t *t, const char *node, double value);
+/* The same with the node name's length given (len bytes at node, no NUL needed; 1 to
+ * WR_TOPK_NODE_MAX - 1): for callers that know it, per sample. */
+int wr_topk_add_n(wr_topk_t *t, const char *node, size_t len, double value);
 /* dst = top min(K_dst, K_src) of the union of dst and src (exact, see above, when dst's
  * capacity is at least that K; otherwise the top capacity items). */
 void wr_topk_merge(wr_topk_t *dst, const wr_topk_t *src);

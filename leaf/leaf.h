@@ -34,6 +34,7 @@
 #include "leaf_parse.h"
 #include "leaf_alarms.h"
 #include "leaf_events.h"
+#include "leaf_frame.h"
 
 #define LEAF_METRICS_MAX 320         /* >= wr_metric_count (257 in this build) */
 #define LEAF_CALLS       13          /* agentless rex calls per node per poll */
@@ -108,7 +109,11 @@ typedef struct leaf_node {
     int      dirty;                   /* state changed since the last DELTA */
     int      fd;                      /* -1: not connected */
     int      connecting;              /* a request is with the worker */
-    ev_io    io;
+    ev_io    io;                      /* EV_READ, plus EV_WRITE while outq holds bytes */
+    leaf_frame_t frame;               /* incoming packet split across reads (leaf_beam.c) */
+    char    *outq;                    /* bytes a write could not take yet (leaf_beam.c) */
+    size_t   outq_off, outq_len, outq_cap;
+    int      sent_since_tick;         /* bytes went out since the node's last tick: no tock */
     ev_timer retry;
     double   backoff;                 /* seconds, next reconnect delay */
     int64_t  last_reply_mono;         /* ms; set at connect and on every matched reply */
@@ -179,6 +184,7 @@ struct leaf {
     struct leaf_events *events;       /* leaf_events.c: the at-least-once event outlet */
     struct leaf_alarms *alarms;       /* leaf_alarms.c: node alarm checks */
     struct leaf_notify *notify;       /* leaf_notify.c: notifications */
+    struct leaf_census *census;       /* leaf_census.c: fleet checks' census (lazy) */
 
     /* counters */
     uint64_t unknown_refs, parse_errors, bad_messages, samples_written, samples_dropped,

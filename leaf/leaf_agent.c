@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "leaf.h"
+#include "leaf_census.h"
 #include "wr_error.h"
 #include "wr_log.h"
 #include "wr_time.h"
@@ -232,6 +233,8 @@ int leaf_agent_tick(leaf_t *lf, leaf_node_t *n, int64_t now_wall)
         n->round_ts = now_wall;
         if (send_agent_call(lf, n, CALL_COLLECT) != 0)
             return -1;
+        if (leaf_census_tick(lf, n) != 0)      /* fleet checks: the census, when due */
+            return -1;
         return n->agent_call.live ? 1 : 0;
     default:
         return 0;
@@ -335,6 +338,8 @@ static void on_collect(leaf_t *lf, leaf_node_t *n, int ri)
 
 int leaf_agent_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int ri)
 {
+    if (leaf_census_on_reply(lf, n, ref, ri))   /* the census call (leaf_census.c) */
+        return 1;
     if (!n->agent_call.live || !ref_same(&n->agent_call.ref, ref))
         return 0;
     n->agent_call.live = 0;

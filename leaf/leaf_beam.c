@@ -1,21 +1,31 @@
-/* leaf_beam: the leaf's side of Erlang distribution. One ei_cnode; one ev_io per connected
- * node, read whenever readable (ticks are answered only while reading); node state
- * transitions with their reasons; reconnects with exponential backoff and jitter.
- * Handshakes themselves run on the connector's worker thread (leaf_connector.c). */
+/* leaf_beam: the leaf's side of Erlang distribution. One ei_cnode; handshakes run on the
+ * connector's worker thread (leaf_connector.c); once a node is connected the loop owns its
+ * socket outright: non-blocking, one ev_io per node, read() as much as is there into a shared
+ * buffer, packets split by leaf_frame.c and handed to the handlers (ticks answered here),
+ * every send built as one packet and written with one call, what the socket does not take
+ * queued (capped) and finished on EV_WRITE. Node state transitions with their reasons;
+ * reconnects with exponential backoff and jitter. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 #include "leaf.h"
 #include "leaf_notify.h"
 #include "wr_error.h"
 #include "wr_log.h"
 #include "wr_time.h"
 
-#define LEAF_IO_TMO_MS 2000u    /* a message started must complete within this */
+#define LEAF_OUTQ_MAX  (16u << 20)   /* bytes queued for one node before it counts as lost */
+#define LEAF_OUTQ_KEEP (256u << 10)  /* a larger queue buffer is freed once drained */
+#define LEAF_READ_CHUNK (64u << 10)
+
+static char rdbuf[LEAF_READ_CHUNK];  /* every read lands here first (loop thread only) */
 
 static uint64_t jitter_state;
 
@@ -82,6 +92,8 @@ static void close_conn(leaf_t *lf, leaf_node_t *n)
         ei_close_connection(n->fd);
         n->fd = -1;
     }
+    leaf_frame_reset(&n->frame);     /* the buffer is kept: a handler may still read it */
+    n->outq_off = n->outq_len = 0;
     for (int i = 0; i < LEAF_CALLS; i++)
         n->inflight[i].live = 0;
 }
@@ -99,52 +111,219 @@ void leaf_node_lost(leaf_t *lf, leaf_node_t *n, const char *reason)
     schedule_reconnect(lf, n);
 }
 
-static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
+static void set_events(leaf_t *lf, leaf_node_t *n, int events)
 {
-    (void)loop;
-    (void)revents;
-    leaf_node_t *n = w->data;
-    leaf_t *lf = n->leaf;
-    erlang_msg msg;
-    lf->rx.index = 0;
-    int rc = n->fd < 1000 ? ei_xreceive_msg_tmo(n->fd, &msg, &lf->rx, LEAF_IO_TMO_MS)
-                          : ei_xreceive_msg(n->fd, &msg, &lf->rx);
-    if (rc == ERL_TICK)
+    if ((n->io.events & (EV_READ | EV_WRITE)) == events)
         return;
-    if (rc == ERL_ERROR) {
-        int e = erl_errno;
-        if (e == EAGAIN) {
-            /* "try again", unless the socket is in fact at EOF or broken (no busy loop) */
-            char b;
-            ssize_t r = recv(n->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-            if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
-                return;
-            e = r == 0 ? 0 : errno;
-        }
-        char why[160];
-        if (e == ETIMEDOUT)
-            snprintf(why, sizeof why, "a message stalled for %u ms", LEAF_IO_TMO_MS);
-        else
-            snprintf(why, sizeof why, e == 0 || e == EIO ? "connection closed" : "connection error: %s",
-                     strerror(e));
-        leaf_node_lost(lf, n, why);
-        return;
+    ev_io_stop(lf->loop, &n->io);
+    ev_io_set(&n->io, n->fd, events);
+    ev_io_start(lf->loop, &n->io);
+}
+
+/* Appends a[alen] + b[blen] to n's send queue. Returns 0 or WR_ETOOBIG / WR_ENOMEM. */
+static int outq_append(leaf_node_t *n, const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t pending = n->outq_len - n->outq_off;
+    if (pending + alen + blen > LEAF_OUTQ_MAX)
+        return WR_ETOOBIG;
+    if (n->outq_off) {
+        memmove(n->outq, n->outq + n->outq_off, pending);
+        n->outq_off = 0;
+        n->outq_len = pending;
     }
-    switch (msg.msgtype) {
+    size_t need = pending + alen + blen;
+    if (need > n->outq_cap) {
+        size_t ncap = n->outq_cap ? n->outq_cap : 4096;
+        while (ncap < need)
+            ncap *= 2;
+        char *q = realloc(n->outq, ncap);
+        if (!q)
+            return WR_ENOMEM;
+        n->outq = q;
+        n->outq_cap = ncap;
+    }
+    if (alen)
+        memcpy(n->outq + n->outq_len, a, alen);
+    if (blen)
+        memcpy(n->outq + n->outq_len + alen, b, blen);
+    n->outq_len += alen + blen;
+    return 0;
+}
+
+/* Writes a[alen] + b[blen] to node n with one call, queuing what the socket does not take
+ * (sent on EV_WRITE, in order). Returns 0, or -1 with erl_errno set: the connection is broken,
+ * or its queue is over LEAF_OUTQ_MAX (the node does not read). The caller drops the node. */
+static int out_write(leaf_t *lf, leaf_node_t *n, const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (n->fd < 0) {
+        erl_errno = ENOTCONN;
+        return -1;
+    }
+    size_t done = 0;
+    n->sent_since_tick = 1;
+    if (n->outq_len == n->outq_off) {
+        struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = blen ? 2 : 1;
+        ssize_t w;
+        do
+            w = sendmsg(n->fd, &mh, MSG_NOSIGNAL);
+        while (w < 0 && errno == EINTR);
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            erl_errno = errno;
+            return -1;
+        }
+        done = w > 0 ? (size_t)w : 0;
+        if (done == alen + blen)
+            return 0;
+    }
+    if (done >= alen) {
+        b += done - alen;
+        blen -= done - alen;
+        alen = 0;
+    } else {
+        a += done;
+        alen -= done;
+    }
+    int rc = outq_append(n, a, alen, b, blen);
+    if (rc != 0) {
+        WR_WARN("node %s: %s bytes waiting to be sent (cap %u): the node does not read", n->name,
+                rc == WR_ETOOBIG ? "too many" : "no memory for the", LEAF_OUTQ_MAX);
+        erl_errno = ENOBUFS;
+        return -1;
+    }
+    set_events(lf, n, EV_READ | EV_WRITE);
+    return 0;
+}
+
+static void flush_outq(leaf_t *lf, leaf_node_t *n)
+{
+    while (n->outq_off < n->outq_len) {
+        ssize_t w = send(n->fd, n->outq + n->outq_off, n->outq_len - n->outq_off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (w <= 0) {
+            char why[160];
+            snprintf(why, sizeof why, "send failed (%s)", w < 0 ? strerror(errno) : "closed");
+            leaf_node_lost(lf, n, why);
+            return;
+        }
+        n->outq_off += (size_t)w;
+    }
+    n->outq_off = n->outq_len = 0;
+    if (n->outq_cap > LEAF_OUTQ_KEEP) {
+        free(n->outq);
+        n->outq = NULL;
+        n->outq_cap = 0;
+    }
+    set_events(lf, n, EV_READ);
+}
+
+/* One packet from node n (leaf_frame_fn): a tick is answered; a message is handed to its
+ * handler with its payload in lf->rx (from the version byte; rx.index = its length).
+ * Returns 1 when the connection went away meanwhile. */
+static int on_packet(void *ud, const char *pkt, size_t len)
+{
+    leaf_node_t *n = ud;
+    leaf_t *lf = n->leaf;
+    int fd = n->fd;
+    char why[200];
+    if (len == 0) {
+        /* the peer only needs to hear from us once per tick period: the interval's calls do */
+        if (n->sent_since_tick) {
+            n->sent_since_tick = 0;
+            return 0;
+        }
+        static const char tock[4] = {0, 0, 0, 0};
+        if (out_write(lf, n, tock, sizeof tock, NULL, 0) != 0) {
+            snprintf(why, sizeof why, "send failed (%s)", strerror(erl_errno));
+            leaf_node_lost(lf, n, why);
+            return 1;
+        }
+        n->sent_since_tick = 0;       /* a tock does not excuse the next one */
+        return 0;
+    }
+    leaf_frame_ctl_t c;
+    if (leaf_frame_decode(pkt, len, &c, why, sizeof why) != 0) {
+        lf->bad_messages++;
+        char r[256];
+        snprintf(r, sizeof r, "bad distribution packet: %s", why);
+        leaf_node_lost(lf, n, r);
+        return 1;
+    }
+    if (c.payload < 0 || c.op == ERL_LINK || c.op == ERL_EXIT || c.op == ERL_UNLINK) {
+        /* links, exits, monitors: not used by the leaf */
+        lf->bad_messages++;
+        WR_DEBUG("node %s: ignored control message type %ld", n->name, c.op);
+        return 0;
+    }
+    ei_x_buff saved = lf->rx;
+    lf->rx.buff = (char *)(uintptr_t)(pkt + c.payload);   /* read-only view for the handlers */
+    lf->rx.buffsz = lf->rx.index = (int)(len - (size_t)c.payload);
+    switch (c.op) {
     case ERL_SEND:
     case ERL_SEND_TT:
+    case 22:                             /* SEND_SENDER, SEND_SENDER_TT (not negotiated by ei) */
+    case 23:
         if (!leaf_notify_on_reply(lf, n))   /* leaf_notify.c's own calls, else the poll's */
             leaf_poll_on_message(lf, n);
         break;
     case ERL_REG_SEND:
     case ERL_REG_SEND_TT:
-        leaf_notify_on_reg_send(lf, n, msg.toname);   /* the agent's notifications */
+        leaf_notify_on_reg_send(lf, n, c.toname);   /* the agent's notifications */
         break;
     default:
-        /* links, exits, registered sends: not used by the agentless leaf */
         lf->bad_messages++;
-        WR_DEBUG("node %s: ignored control message type %ld", n->name, msg.msgtype);
+        WR_DEBUG("node %s: ignored control message type %ld", n->name, c.op);
         break;
+    }
+    lf->rx = saved;
+    return n->fd != fd;
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    leaf_node_t *n = w->data;
+    leaf_t *lf = n->leaf;
+    int fd = n->fd;
+    if (revents & EV_WRITE) {
+        flush_outq(lf, n);
+        if (n->fd != fd)
+            return;
+    }
+    if (!(revents & EV_READ))
+        return;
+    for (;;) {
+        ssize_t r = read(fd, rdbuf, sizeof rdbuf);
+        if (r > 0) {
+            char why[160];
+            int rc = leaf_frame_feed(&n->frame, rdbuf, (size_t)r, LEAF_FRAME_MAX, on_packet, n, why,
+                                     sizeof why);
+            if (rc == 1 || n->fd != fd)
+                return;
+            if (rc < 0) {
+                lf->bad_messages++;
+                leaf_node_lost(lf, n, why);
+                return;
+            }
+            if ((size_t)r < sizeof rdbuf)
+                return;               /* drained (level-triggered: more wakes us again) */
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        char why[160];
+        snprintf(why, sizeof why, r == 0 ? "connection closed" : "connection error: %s",
+                 r == 0 ? "" : strerror(errno));
+        leaf_node_lost(lf, n, why);
+        return;
     }
 }
 
@@ -173,13 +352,24 @@ static void on_connect_done(void *ud, uint32_t idx, int fd, const char *error)
         schedule_reconnect(lf, n);
         return;
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        WR_WARN("node %s: cannot make the connection non-blocking: %s", n->name, strerror(errno));
+        ei_close_connection(fd);
+        lf->connects_failed++;
+        leaf_node_set_state(lf, n, WR_NODE_DOWN);
+        schedule_reconnect(lf, n);
+        return;
+    }
     lf->connects_ok++;
     n->fd = fd;
+    leaf_frame_reset(&n->frame);
+    n->outq_off = n->outq_len = 0;
     n->backoff = 1.0;
     n->last_reply_mono = wr_mono_ms();
     for (int i = 0; i < LEAF_CALLS; i++)
         n->inflight[i].live = 0;
-    ev_io_init(&n->io, on_readable, fd, EV_READ);
+    ev_io_init(&n->io, on_io, fd, EV_READ);
     n->io.data = n;
     ev_io_start(lf->loop, &n->io);
     WR_INFO("node %s up (fd %d)", n->name, fd);
@@ -299,9 +489,13 @@ void leaf_beam_start(leaf_t *lf)
 
 int leaf_beam_send_rex(leaf_t *lf, leaf_node_t *n)
 {
-    int rc = n->fd < 1000 ? ei_reg_send_tmo(&lf->ec, n->fd, "rex", lf->tx.buff, lf->tx.index, LEAF_IO_TMO_MS)
-                          : ei_reg_send(&lf->ec, n->fd, "rex", lf->tx.buff, lf->tx.index);
-    return rc < 0 ? -1 : 0;
+    char hdr[1280];                  /* length, 'p', version, {6, Self, '', rex} */
+    int h = leaf_frame_reg_send_header(hdr, sizeof hdr, ei_self(&lf->ec), "rex", (size_t)lf->tx.index);
+    if (h < 0) {
+        erl_errno = EMSGSIZE;
+        return -1;
+    }
+    return out_write(lf, n, hdr, (size_t)h, lf->tx.buff, (size_t)lf->tx.index) < 0 ? -1 : 0;
 }
 
 void leaf_beam_fini(leaf_t *lf)
@@ -311,6 +505,9 @@ void leaf_beam_fini(leaf_t *lf)
         leaf_node_t *n = &lf->nodes[i];
         ev_timer_stop(lf->loop, &n->retry);
         close_conn(lf, n);
+        leaf_frame_free(&n->frame);
+        free(n->outq);
+        n->outq = NULL;
     }
     free(lf->nodes);
     lf->nodes = NULL;

@@ -52,6 +52,9 @@ int leaf_events_init(leaf_t *lf, char *err, size_t errlen)
     e->snd = wr_evsend_new(lf->store, LEAF_EVENTS_PREFIX, n, NULL, lf->cli, &lf->origin, err, errlen);
     if (!e->snd)
         return WR_ESTORE;
+    /* pushes of one loop iteration (alarms of one evaluation, a notification burst) are
+     * committed together, before anything is sent */
+    wr_evsend_set_loop(e->snd, lf->loop);
     wr_evsend_stats_t st;
     wr_evsend_stats(e->snd, &st);
     if (st.pending)

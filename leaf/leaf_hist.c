@@ -48,6 +48,8 @@ struct leaf_hist {
     size_t        qlen, qcap;
     int64_t       last_sweep;
     int           rebuilding;
+    int64_t       memo_ts[LEAF_HIST_TIERS_MAX];  /* the last ts seen per tier and its bucket: */
+    int64_t       memo_b[LEAF_HIST_TIERS_MAX];   /* a poll's samples share one ts (no division) */
 };
 
 /* ---- durations and configuration ------------------------------------------------------ */
@@ -188,9 +190,11 @@ void leaf_hist_close(leaf_t *lf)
     lf->hist = NULL;
 }
 
-static hist_acc_t *accs_of(struct leaf_hist *h, size_t node, size_t tier)
+/* acc is laid out node, tier, metric: a node's samples arrive in metric order, so each tier
+ * is walked sequentially, and a bucket's close reads one contiguous run. */
+static hist_acc_t *acc_at(struct leaf_hist *h, size_t node, size_t tier, size_t metric)
 {
-    return &h->acc[(node * h->n_tiers + tier) * h->n_metrics];
+    return &h->acc[(node * h->n_tiers + tier) * h->n_metrics + metric];
 }
 
 /* Closes the open bucket of (node, tier): encodes its metrics into the queue (unless
@@ -199,7 +203,6 @@ static void emit(leaf_t *lf, uint32_t node, uint32_t tier)
 {
     struct leaf_hist *h = lf->hist;
     hist_nt_t *nt = &h->nt[(size_t)node * h->n_tiers + tier];
-    hist_acc_t *accs = accs_of(h, node, tier);
     nt->closed = 1;
     size_t need = 10 + h->n_metrics * HIST_ENTRY_MAX;
     int ok = !h->rebuilding;
@@ -225,12 +228,12 @@ static void emit(leaf_t *lf, uint32_t node, uint32_t tier)
     }
     uint32_t points = 0;
     for (size_t m = 0; m < h->n_metrics; m++)
-        points += accs[m].count != 0;
+        points += acc_at(h, node, tier, m)->count != 0;
     if (ok && points) {
         uint8_t *p = h->qbuf + h->qlen;
         size_t len = leaf_rows_put_varint(p, points);
         for (size_t m = 0; m < h->n_metrics; m++) {
-            const hist_acc_t *a = &accs[m];
+            const hist_acc_t *a = acc_at(h, node, tier, m);
             if (!a->count)
                 continue;
             len += leaf_rows_put_varint(p + len, leaf_rows_code(lf, (uint32_t)m));
@@ -247,7 +250,7 @@ static void emit(leaf_t *lf, uint32_t node, uint32_t tier)
         lf->hist_points_dropped += points;
     }
     for (size_t m = 0; m < h->n_metrics; m++)
-        accs[m].count = 0;
+        acc_at(h, node, tier, m)->count = 0;
 }
 
 static void feed(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts, double v)
@@ -274,7 +277,14 @@ static void feed(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts, double 
         return;
     for (uint32_t t = 0; t < h->n_tiers; t++) {
         hist_nt_t *nt = &h->nt[(size_t)node * h->n_tiers + t];
-        int64_t b = ts / lf->cfg.hist[t].step_ms + 1;
+        int64_t b;
+        if (ts == h->memo_ts[t]) {
+            b = h->memo_b[t];
+        } else {
+            b = ts / lf->cfg.hist[t].step_ms + 1;
+            h->memo_ts[t] = ts;
+            h->memo_b[t] = b;
+        }
         if (b > (int64_t)UINT32_MAX)
             continue;
         if (nt->bucket && ((uint32_t)b < nt->bucket || ((uint32_t)b == nt->bucket && nt->closed))) {
@@ -287,7 +297,7 @@ static void feed(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts, double 
             nt->bucket = (uint32_t)b;
             nt->closed = 0;
         }
-        hist_acc_t *a = &accs_of(h, node, t)[metric];
+        hist_acc_t *a = acc_at(h, node, t, metric);
         if (a->count == 0) {
             a->sum = a->min = a->max = x;
         } else {
@@ -602,7 +612,7 @@ int leaf_hist_query(leaf_t *lf, const leaf_node_t *n, int metric, int64_t since,
         /* the bucket still open in memory is the newest */
         const hist_nt_t *bk = n->idx < h->n_nodes && (size_t)metric < h->n_metrics
             ? &h->nt[(size_t)n->idx * nt + (size_t)pick] : NULL;
-        const hist_acc_t *a = bk ? &accs_of(h, n->idx, (size_t)pick)[metric] : NULL;
+        const hist_acc_t *a = bk ? acc_at(h, n->idx, (size_t)pick, metric) : NULL;
         if (a && a->count && !bk->closed) {
             int64_t at = (int64_t)(bk->bucket - 1) * ts;
             if (at >= from && at <= until) {

@@ -511,17 +511,25 @@ static void collect_pair(const char *buf, int *i, leaf_collect_t *out, unsigned 
     int start = *i, arity = 0;
     char name[WR_METRIC_NAME_MAX], why[64];
     double v = 0;
-    int ok = ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 2 &&
-             collect_binary(buf, i, name, sizeof name) == 0 &&
-             collect_value(buf, i, &v, why, sizeof why) == 0;
     /* the agent sends its names in the same order every time: try the metric seen at this
-     * position last time before the catalogue's binary search */
+     * position last time, compared in place, before copying the name for the catalogue's
+     * binary search */
     size_t pos = out->n + out->unknown + out->bad;
-    int m = -1;
+    int m = -1, ok = ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 2;
     if (ok && out->hint && pos < out->hint_cap && out->hint[pos] > 0 &&
-        strcmp(wr_metric_defs[out->hint[pos] - 1].name, name) == 0)
-        m = out->hint[pos] - 1;
-    else if (ok && !wr_metric_name_valid(name))
+        (unsigned char)buf[*i] == ERL_BINARY_EXT) {
+        const unsigned char *p = (const unsigned char *)buf + *i + 1;   /* validated term */
+        size_t blen = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        const char *want = wr_metric_defs[out->hint[pos] - 1].name;
+        if (blen < WR_METRIC_NAME_MAX && strnlen(want, blen + 1) == blen &&
+            memcmp(want, p + 4, blen) == 0) {
+            m = out->hint[pos] - 1;
+            *i += 5 + (int)blen;
+        }
+    }
+    ok = ok && (m >= 0 || collect_binary(buf, i, name, sizeof name) == 0) &&
+         collect_value(buf, i, &v, why, sizeof why) == 0;
+    if (ok && m < 0 && !wr_metric_name_valid(name))
         ok = 0;
     if (!ok) {
         *i = start;
@@ -593,9 +601,11 @@ static void collect_info(const char *buf, int *i, leaf_collect_t *out)
     ei_skip_term(buf, i);
 }
 
-/* A proper list of at most LEAF_COLLECT_MAX_ITEMS at *i: sets *n and moves *i past the
- * header. */
-static int collect_list(const char *buf, int *i, const char *what, int *n, char *why, size_t whylen)
+/* A list of at most LEAF_COLLECT_MAX_ITEMS at *i: sets *n and moves *i past the header. With
+ * walk, also proves it proper first; without, the caller checks the tail after its elements
+ * (the term is validated, so walking it cannot overrun). */
+static int collect_list(const char *buf, int *i, const char *what, int *n, int walk, char *why,
+                        size_t whylen)
 {
     int type = 0, size = 0;
     ei_get_type(buf, i, &type, &size);
@@ -611,6 +621,8 @@ static int collect_list(const char *buf, int *i, const char *what, int *n, char 
         snprintf(why, whylen, "collect: %s has %d elements (cap %d)", what, size, LEAF_COLLECT_MAX_ITEMS);
         return WR_ETOOBIG;
     }
+    if (!walk)
+        return ei_decode_list_header(buf, i, n) < 0 ? WR_EPROTO : 0;
     /* the tail must be [] */
     int j = *i;
     if (ei_decode_list_header(buf, &j, n) < 0)
@@ -649,15 +661,22 @@ int leaf_parse_collect(const char *buf, int index, leaf_collect_t *out, char *wh
         snprintf(why, whylen, "collect: unsupported reply version");
         return WR_EPROTO;
     }
-    if ((rc = collect_list(buf, &i, "Metrics", &n, why, whylen)) != 0)
+    if ((rc = collect_list(buf, &i, "Metrics", &n, 0, why, whylen)) != 0)
         return rc;
     unsigned char seen[LEAF_COLLECT_SEEN_BYTES] = {0};   /* one bit per catalogue entry */
     for (int k = 0; k < n; k++)
         collect_pair(buf, &i, out, seen);
-    if (n > 0)
-        i++;                               /* the [] tail */
+    if (n > 0) {                           /* the tail must be [] (out is void on error) */
+        int type = 0, size = 0;
+        if (ei_get_type(buf, &i, &type, &size) < 0 || type != ERL_NIL_EXT) {
+            out->n = out->unknown = out->bad = 0;
+            snprintf(why, whylen, "collect: Metrics is an improper list");
+            return WR_EPROTO;
+        }
+        i++;
+    }
     int ni = 0;
-    if (collect_list(buf, &i, "Info", &ni, why, whylen) == 0)
+    if (collect_list(buf, &i, "Info", &ni, 1, why, whylen) == 0)
         for (int k = 0; k < ni; k++)
             collect_info(buf, &i, out);
     return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "leaf.h"
+#include "leaf_census.h"
 #include "wr_error.h"
 #include "wr_log.h"
 #include "wr_time.h"
@@ -52,6 +53,7 @@ static void build_state(leaf_t *lf, int snapshot, wr_state_msg_t *msg, wr_tier_e
     msg->nodes = lf->msg_nodes;
     msg->n_rollups = leaf_rollup_fill(lf, lf->msg_rollups, LEAF_METRICS_MAX);
     msg->rollups = lf->msg_rollups;
+    leaf_census_fill(lf, msg, snapshot);   /* the census summary, when it changed */
     memset(tier, 0, sizeof *tier);
     snprintf(tier->id, sizeof tier->id, "%s", lf->cfg.id);
     snprintf(tier->kind, sizeof tier->kind, "leaf");
@@ -334,4 +336,5 @@ void leaf_up_fini(leaf_t *lf)
     free(lf->msg_nodes);
     lf->msg_nodes = NULL;
     leaf_rollup_fini(lf);
+    leaf_census_fini(lf);
 }

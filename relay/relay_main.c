@@ -22,6 +22,10 @@ static const wr_daemon_info_t relay_info = {
         "    interval = 10.0;                     # seconds between merged DELTAs upward\n"
         "    query_timeout = 5.0;                 # seconds before a routed query fails\n"
         "    heartbeat = { interval = 1.0; misses = 3; };\n"
+        "    store = { path = \"./relay-1.lmdb\";   # LMDB of the events: outbox of alarm events and\n"
+        "              map_size_mb = 256; };      #   notifications not yet ACKed upward, dedup records,\n"
+        "                                         #   active alarms; default path ./<id>.lmdb; keep it\n"
+        "                                         #   across restarts; map_size_mb 1..1048576\n"
         "    log = { level = \"info\"; syslog = false; };\n"
         "  };",
 };

@@ -315,6 +315,7 @@ static int send_state(tier_t *t, int type, int parent)
     if (grow((void **)&m->rollups, &t->out_rollups_cap, rollup_input_count(t), sizeof *m->rollups) != 0)
         return WR_ENOMEM;
     m->n_rollups = rollups_fill(t, m->rollups);
+    tier_census_fill(t, m, type == WR_MSG_SNAPSHOT);
     m->interval_ms = t->interval_ms;
     m->at_ms = wr_wall_ms();
 
@@ -400,6 +401,7 @@ static void on_interval(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
+    tier_census_tick(w->data);       /* fleet checks: merge, raise / clear (tier_census.c) */
     send_upward(w->data);
 }
 
@@ -477,6 +479,7 @@ static void handle_state(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr_de
         tier_events_node_state(t, m.nodes[i].name, m.nodes[i].state);
     if (env->type == WR_MSG_SNAPSHOT)
         tier_child_sweep(t, c, gen);
+    tier_census_from_child(t, c->id, m.census, m.census_len, env->type == WR_MSG_SNAPSHOT);
     c->have_seq = 1;
     c->epoch = env->epoch;
     c->last_seq = env->seq;
@@ -534,6 +537,7 @@ static void on_peer_down(void *ud, const char *peer)
     c->synced = 0;
     tier_state_changed(t);
     tier_queries_child_down(t, c);
+    tier_census_child_down(t, peer);   /* its census leaves the merge until it is back */
     tier_group_changed(t);
 }
 
@@ -729,6 +733,7 @@ void tier_destroy(tier_t **tier)
     ev_timer_stop(t->loop, &t->quick_timer);
     tier_group_fini(t);
     tier_queries_fini(t);
+    tier_census_fini(t);
     tier_events_fini(t);
     wr_client_destroy(&t->client);
     wr_server_destroy(&t->server);

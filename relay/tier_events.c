@@ -1,9 +1,11 @@
 /* tier_events: a tier's side of the events that must not be lost (DESIGN sections 2, 3, 7;
  * core/wr_event.h): the ALARM / NOTIF frames of its children, deduplicated by event identity
  * (wr_dedup, persisted), applied to the tier's table of active alarms (persisted in "alarms"),
- * then forwarded unchanged toward the parents (a relay: wr_evsend) or handed to the event sink
- * inside the same LMDB transaction as the dedup record (a root: history), and only then
- * ACKed to the child, per hop epoch, cumulatively.
+ * then forwarded unchanged toward the parents (a relay: wr_evsend_push_txn into its outbox) or
+ * handed to the event sink (a root: history). A whole frame is one LMDB write transaction (the
+ * outbox appends or history, active alarms, dedup records: one synced commit per frame, not per
+ * event); only after its commit are the events sent upward and the child ACKed, per hop epoch,
+ * cumulatively.
  *
  * Hop positions (what a child's ACK means): per (child, hop epoch) the highest contiguous hop
  * seq processed, "hi". The first item seen of a hop epoch sets the base (hi = seq - 1: the
@@ -65,7 +67,7 @@ struct tier_events {
     hop_pos_t         *done;          /* scratch: processed hop positions of a frame */
     size_t             done_cap;
     ev_timer           tick;
-    int                dedup_dirty;   /* marks not yet saved (relay: saved by the tick) */
+    int                dedup_dirty;   /* marks not yet saved (a failed frame save: by the tick) */
     int                dedup_all;     /* a save failed: the next one rewrites every record */
     /* counters */
     uint64_t received, duplicates, forwarded, stored, acks, bad, failed, refused;
@@ -179,19 +181,6 @@ static int persist_alarm(tier_events_t *e, wr_txn_t *txn, const wr_event_t *ev, 
     return WR_OK;
 }
 
-static int persist_alarm_now(tier_events_t *e, const wr_event_t *ev, int change, const void *bytes, size_t len)
-{
-    wr_txn_t *txn = NULL;
-    int rc = wr_store_begin(e->store, 1, &txn);
-    if (rc == 0)
-        rc = persist_alarm(e, txn, ev, change, bytes, len);
-    if (rc == 0)
-        return wr_store_commit(&txn);
-    wr_store_abort(&txn);
-    WR_WARN("active alarm %s/%s not persisted: %s", ev->alarm.key.scope, ev->alarm.key.type, wr_strerror(rc));
-    return rc;
-}
-
 /* ---- a child's ALARM / NOTIF frame ---------------------------------------------------------- */
 
 void tier_events_from_child(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr_decoder_t *dec)
@@ -242,15 +231,22 @@ void tier_events_from_child(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr
             e->done[n_done++] = (hop_pos_t){item.hop_epoch, item.hop_seq};
             continue;
         }
+        /* the whole frame goes into one write transaction (one synced commit): a relay's
+         * outbox appends, active alarms and dedup records; a root's history and dedup records */
+        if (!txn && (rc = wr_store_begin(e->store, 1, &txn)) != 0)
+            break;
         if (!is_root) {
-            int prc = wr_evsend_push(e->evsend, ev->kind, item.data, item.len, wr_wall_ms());
-            if (prc != 0) {
-                /* stop here: what came before is kept and ACKed, the rest is resent */
-                e->failed++;
+            int prc = wr_evsend_push_txn(e->evsend, txn, ev->kind, item.data, item.len, wr_wall_ms());
+            if (prc == WR_ETOOBIG) {
+                e->failed++;    /* over the outbox's bound: dropped there, counted, consumed */
+            } else if (prc != 0) {
+                /* nothing of the frame is kept (abort below): the child resends it */
                 WR_WARN("event from %s not queued upward: %s (the child resends)", c->id, wr_strerror(prc));
+                rc = prc;
                 break;
+            } else {
+                e->forwarded++;
             }
-            e->forwarded++;
         }
         int change = WR_ALARM_NOOP;
         wr_alarm_t alarm;
@@ -265,18 +261,8 @@ void tier_events_from_child(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr
                             wr_strerror(arc));
             }
         }
-        if (!is_root) {
-            /* a relay commits its active alarm at once (the next push opens a write transaction
-             * of its own: LMDB allows one per thread); its dedup records are saved by the tick
-             * (losing the latest in a crash only forwards duplicates, which the root drops) */
-            if (ev->kind == WR_MSG_ALARM && persist_alarm_now(e, ev, change, item.data, item.len) != 0)
-                e->failed++;
-        } else {
-            if (!txn && (rc = wr_store_begin(e->store, 1, &txn)) != 0)
-                break;
-            if (ev->kind == WR_MSG_ALARM && (rc = persist_alarm(e, txn, ev, change, item.data, item.len)) != 0)
-                break;
-        }
+        if (ev->kind == WR_MSG_ALARM && (rc = persist_alarm(e, txn, ev, change, item.data, item.len)) != 0)
+            break;
         if (is_root && e->sink &&
             (rc = e->sink(e->sink_ud, txn, ev, item.data, item.len, change, change ? &alarm : NULL)) != 0)
             break;
@@ -296,8 +282,11 @@ void tier_events_from_child(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr
         wr_store_abort(&txn);
     if (txn && rc == 0)
         e->dedup_dirty = 0;
+    int had_txn = txn != NULL;
     if (txn && (rc = wr_store_commit(&txn)) != 0)
         txn = NULL;
+    if (!is_root && e->evsend)
+        wr_evsend_txn_end(e->evsend, had_txn && rc == 0);   /* sends upward what was committed */
     if (rc != 0) {
         e->failed++;
         WR_ERROR("events from %s not stored: %s (%s); the child resends", c->id, wr_strerror(rc),

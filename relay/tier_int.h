@@ -120,6 +120,7 @@ struct tier {
     ev_timer          quick_timer;
     struct tier_group *group;         /* tier_group.c: live-leaf announcements */
     struct tier_events *events;       /* tier_events.c: ALARM / NOTIF, NULL without a store */
+    struct tier_census *census;       /* tier_census.c: fleet checks (lazy) */
 
     tquery_t         *qbuckets[TIER_QBUCKETS];
     size_t            n_pending;
@@ -190,6 +191,22 @@ void tier_events_node_state(tier_t *t, const char *name, int state);
 void tier_events_parent_up(tier_t *t, int parent);
 void tier_events_parent_ack(tier_t *t, int parent, wr_decoder_t *dec);
 void tier_events_status(const tier_t *t, tier_status_t *out);
+
+/* tier_census.c: fleet checks (module_clash, different_application_versions) */
+/* A child's state frame carried a census summary (blob, len, borrowed; absent = unchanged,
+ * except in a SNAPSHOT: a SNAPSHOT without one, e.g. a failover standby's empty one, drops
+ * the child's summary). */
+void   tier_census_from_child(tier_t *t, const char *child, const void *blob, size_t len,
+                              int snapshot);
+/* Every interval: re-merges when a child's summary changed, raises / clears the clashes. */
+void   tier_census_tick(tier_t *t);
+/* A child died: its summary leaves the merge (its SNAPSHOT brings it back). */
+void   tier_census_child_down(tier_t *t, const char *child);
+/* Building an upward state frame: sets m->census (lent) when the summary changed, on a
+ * snapshot, or every so many frames; else clears it. */
+void   tier_census_fill(tier_t *t, wr_state_msg_t *m, int snapshot);
+size_t tier_census_raised(const tier_t *t);   /* fleet alarms this tier holds raised */
+void   tier_census_fini(tier_t *t);
 
 /* tier.c */
 void tier_count_bad(tier_t *t, const char *peer, const char *why);

@@ -39,6 +39,7 @@ struct root_http {
     char              *www_dir;
     http_req_t        *waiting;     /* suspended connections with a query in flight */
     root_events_t     *events;      /* history (root_http_events.c), may be NULL */
+    struct root_north *north;       /* northbound counters (root_http_north.h), may be NULL */
     rh_stats_t         stats;
 };
 
@@ -52,6 +53,7 @@ struct http_req {
     uint64_t               static_size;
     const char            *static_ctype;
     int                    is_post;        /* POST /api/v1/alarms/ack: body in post */
+    const char            *allow;          /* Allow header of a 405 (static), NULL: GET, HEAD */
     int                    post_too_big;
     rh_buf_t               post;
     http_req_t            *prev, *next;
@@ -142,7 +144,7 @@ static enum MHD_Result send_response(http_req_t *rq)
                                 rq->resp.ctype ? rq->resp.ctype : "application/json");
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         if (status == 405)
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->allow ? rq->allow : "GET, HEAD");
     }
     if (status >= 500) h->stats.responses_5xx++;
     else if (status >= 400) h->stats.responses_4xx++;
@@ -356,7 +358,7 @@ static void route_api(http_req_t *rq, const char *path)
 #define IS(i, lit) (len[i] == sizeof(lit) - 1 && memcmp(seg[i], lit, len[i]) == 0)
     if (n == 1 && IS(0, "status")) {
         if (read_params(rq, none, &p) == 0)
-            rh_api_status(h->tier, &rq->resp), rq->state = RQ_READY;
+            rh_api_status(h->tier, h->north, &rq->resp), rq->state = RQ_READY;
     } else if (n == 1 && IS(0, "nodes")) {
         static const char *const allowed[] = {"state", NULL};
         if (read_params(rq, allowed, &p) < 0)
@@ -476,7 +478,7 @@ static void dispatch(http_req_t *rq, const char *url)
     params_t p;
     if (strcmp(url, "/metrics") == 0) {
         if (read_params(rq, none, &p) == 0)
-            rh_api_prometheus(h->tier, &h->stats, &rq->resp), rq->state = RQ_READY;
+            rh_api_prometheus(h->tier, &h->stats, h->north, &rq->resp), rq->state = RQ_READY;
     } else if (strncmp(url, "/api/v1/", 8) == 0) {
         route_api(rq, url + 8);
     } else if (strcmp(url, "/api") == 0 || strncmp(url, "/api/", 5) == 0) {
@@ -503,11 +505,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = rq;
         h->stats.requests++;
         rh_buf_init(&rq->post);
+        if (strcmp(url, "/api/v1/alarms/ack") == 0)
+            rq->allow = "POST";         /* POST only: a 405 there says so */
         if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 && strcmp(url, "/api/v1/alarms/ack") == 0) {
             rq->is_post = 1;            /* the only POST: dispatched once its body is in */
             return MHD_YES;
         }
-        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        if (rq->allow && strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+            rh_resp_json_error(&rq->resp, 405, "method %.16s not allowed: use POST", method);
+            rq->state = RQ_READY;
+        } else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
             rh_resp_json_error(&rq->resp, 405, "method %.16s not allowed: use GET or HEAD", method);
             rq->state = RQ_READY;
         } else {
@@ -618,6 +625,7 @@ root_http_t *root_http_new(struct ev_loop *loop, tier_t *tier, const root_http_p
     h->loop = loop;
     h->tier = tier;
     h->events = params ? params->events : NULL;
+    h->north = params ? params->north : NULL;
     if (params && params->www_dir && *params->www_dir) {
         h->www_dir = realpath(params->www_dir, NULL);
         if (!h->www_dir) {

@@ -19,6 +19,7 @@ typedef struct {
     size_t      max_connections; /* default 256 */
     const char *www_dir;      /* dashboard files, or NULL */
     struct root_events *events; /* alarm / notification history (root_events.h), or NULL */
+    struct root_north *north;   /* northbound pushes, for their counters (root_http_north.h), or NULL */
 } root_http_params_t;
 
 /* Starts serving. NULL with a reason in err ("listen 127.0.0.1:7380: Address in use"). */

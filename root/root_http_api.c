@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "root_http_int.h"
+#include "root_http_north_int.h"
 #include "wr_rollup.h"
 #include "wr_error.h"
 #include "wr_metric.h"
@@ -59,7 +60,7 @@ static void tier_id(tier_t *tier, char *out, size_t outlen)
     free(tiers);
 }
 
-void rh_api_status(tier_t *tier, rh_resp_t *r)
+void rh_api_status(tier_t *tier, const struct root_north *north, rh_resp_t *r)
 {
     tier_status_t st;
     memset(&st, 0, sizeof st);
@@ -79,6 +80,8 @@ void rh_api_status(tier_t *tier, rh_resp_t *r)
                   st.relays_total, st.relays_up, st.children);
     rh_buf_json_num(b, st.samples_per_s);
     rh_events_status_json(&st, b);     /* "alarms", "events": root_http_events.c */
+    if (north)
+        rh_north_status_json(north, b); /* "northbound": root_http_north_api.c */
     rh_buf_printf(b, ",\"uptime_s\":%.1f,\"started\":%lld,\"now\":%lld,\"seq_gaps\":%llu"
                   ",\"bad_frames\":%llu,\"version\":\"%s\"}\n",
                   uptime, (long long)st.started_ms, (long long)now,
@@ -323,7 +326,7 @@ static int count_state(void *ud, const tier_node_view_t *n)
 }
 
 #define PROM_KINDS 8
-void rh_api_prometheus(tier_t *tier, const rh_stats_t *stats, rh_resp_t *r)
+void rh_api_prometheus(tier_t *tier, const rh_stats_t *stats, const struct root_north *north, rh_resp_t *r)
 {
     rh_buf_t *b = &r->body;
     r->status = 200;
@@ -376,6 +379,8 @@ void rh_api_prometheus(tier_t *tier, const rh_stats_t *stats, rh_resp_t *r)
     prom_simple(b, "warren_seq_gaps_total", "counter", "DELTA sequence gaps seen (a snapshot was asked for each).", (double)st.seq_gaps);
     prom_simple(b, "warren_bad_frames_total", "counter", "Frames from children dropped as malformed.", (double)st.bad_frames);
     rh_events_prometheus(&st, b);      /* alarms and event counters: root_http_events.c */
+    if (north)
+        rh_north_prometheus(north, b); /* northbound counters: root_http_north_api.c */
 
     wr_rollup_entry_t *ru = NULL;
     size_t nr = tier_rollups(tier, &ru);

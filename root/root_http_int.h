@@ -51,7 +51,9 @@ typedef struct {
 void rh_resp_json_error(rh_resp_t *r, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-void rh_api_status(tier_t *tier, rh_resp_t *r);
+/* north (root_http_north.h) may be NULL: its counters are added when given. */
+struct root_north;
+void rh_api_status(tier_t *tier, const struct root_north *north, rh_resp_t *r);
 /* state_filter: -1 = all, else WR_NODE_... */
 void rh_api_nodes(tier_t *tier, int state_filter, rh_resp_t *r);
 void rh_api_node(tier_t *tier, const char *name, rh_resp_t *r);
@@ -66,7 +68,7 @@ typedef struct {
     uint64_t requests, responses_4xx, responses_5xx, queries, queries_failed;
     uint64_t active_queries;
 } rh_stats_t;
-void rh_api_prometheus(tier_t *tier, const rh_stats_t *stats, rh_resp_t *r);
+void rh_api_prometheus(tier_t *tier, const rh_stats_t *stats, const struct root_north *north, rh_resp_t *r);
 /* Builds the response for a routed metric query's reply (see tier_reply_fn). */
 void rh_api_metric_reply(int status, const char *error, const char *result, size_t result_len,
                          rh_resp_t *r);

@@ -6,6 +6,7 @@
 #include <zmq.h>
 #include "root_events.h"
 #include "root_http.h"
+#include "root_main_north.h"
 #include "tier.h"
 #include "tier_config.h"
 #include "wr_daemon.h"
@@ -32,6 +33,8 @@ static const wr_daemon_info_t root_info = {
         "    history = { alarms = { max_age = 2592000.0; max_count = 1000000; };\n"
         "                notifications = { max_age = 2592000.0; max_count = 1000000; }; };\n"
         "    log = { level = \"info\"; syslog = false; };\n"
+        "    northbound = { alertmanager = [\"http://127.0.0.1:9093\"]; webhook = [];  # docs/NORTHBOUND.md\n"
+        "                   syslog = { host = \"127.0.0.1\"; port = 514; }; gelf = { host = \"\"; port = 12201; }; };\n"
         "  };\n"
         "  (a root has no parents: a \"parents\" key is an error)",
 };
@@ -69,6 +72,8 @@ int main(int argc, char **argv)
     wr_config_int(cfg, "root.history.notifications.max_count", n_count, 1, 1000000000, &n_count);
     root_events_limits_t lim = {.alarm_max_age_ms = (int64_t)(a_age * 1000), .alarm_max_count = (uint64_t)a_count,
                                 .notif_max_age_ms = (int64_t)(n_age * 1000), .notif_max_count = (uint64_t)n_count};
+    root_main_north_conf_t north_conf;
+    root_main_north_config(cfg, "root", conf.id, &north_conf);
     wr_daemon_setup_log(cfg, "root", &root_info, &args, conf.id[0] ? conf.id : "?");
     wr_daemon_finish_config(cfg, &args);
     wr_config_destroy(&cfg);
@@ -96,18 +101,32 @@ int main(int argc, char **argv)
         tier_config_free(&conf);
         return 1;
     }
-    tier_set_event_sink(tier, root_events_sink, events);
+    root_main_north_set_tier(&north_conf, tier);
+    root_main_sink_t sink = {.events = events};
+    sink.north = root_north_new(loop, &north_conf.params, err, sizeof err);
+    if (!sink.north) {
+        WR_ERROR("northbound: %s", err);
+        root_events_destroy(&events);
+        tier_destroy(&tier);
+        zmq_ctx_term(zctx);
+        tier_config_free(&conf);
+        root_main_north_conf_free(&north_conf);
+        return 1;
+    }
+    tier_set_event_sink(tier, root_main_north_sink, &sink);
     root_events_prune(events, wr_wall_ms(), NULL);
     ev_timer prune_timer;
     ev_timer_init(&prune_timer, on_prune, 60., 60.);
     prune_timer.data = events;
     ev_timer_start(loop, &prune_timer);
     root_http_params_t hp = {.listen = listen, .port = (int)port, .max_connections = 0,
-                             .www_dir = www[0] ? www : NULL, .events = events};
+                             .www_dir = www[0] ? www : NULL, .events = events, .north = sink.north};
     root_http_t *http = root_http_new(loop, tier, &hp, err, sizeof err);
     if (!http) {
         WR_ERROR("HTTP API: %s", err);
         ev_timer_stop(loop, &prune_timer);
+        root_north_destroy(&sink.north);
+        root_main_north_conf_free(&north_conf);
         root_events_destroy(&events);
         tier_destroy(&tier);
         zmq_ctx_term(zctx);
@@ -127,6 +146,8 @@ int main(int argc, char **argv)
     root_http_destroy(&http);
     ev_timer_stop(loop, &prune_timer);
     tier_destroy(&tier);
+    root_north_destroy(&sink.north);
+    root_main_north_conf_free(&north_conf);
     root_events_destroy(&events);
     zmq_ctx_term(zctx);
     tier_config_free(&conf);

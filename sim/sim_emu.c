@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "sim.h"
 #include "sim_emu.h"
+#include "sim_emu_prom.h"
 #include "wr_log.h"
 #include "wr_time.h"
 
@@ -24,6 +25,7 @@ typedef struct {
     long count, base_port, first;
     const char *prefix, *host, *cookie, *cookie_file, *manifest, *ready, *agent_md5;
     const char *control, *scenario;
+    long prom_port;                  /* --prom-port: 0 = no Prometheus exposition */
     int workload;
     unsigned long long seed;
 } opts_t;
@@ -63,6 +65,8 @@ static void usage(FILE *out)
             "      --control SOCK     accept fault injection on this unix socket (one command\n"
             "                         line per connection: ping, inject, clear, status; docs/SIM.md)\n"
             "      --scenario FILE    play this fault scenario (times from this process's start)\n"
+            "      --prom-port P      also serve GET /metrics/<alive name> of every node in the\n"
+            "                         Prometheus text format on 127.0.0.1:P (docs/SIM.md)\n"
             "  -h, --help             this help\n\n"
             "Exit: 0 after SIGTERM/SIGINT, 1 if start-up failed, 2 on a bad command line or when\n"
             "the descriptor budget does not fit.\n",
@@ -112,6 +116,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         {"manifest-out", required_argument, NULL, 'm'}, {"ready-file", required_argument, NULL, 'r'},
         {"agent-md5", required_argument, NULL, 'A'}, {"workload", required_argument, NULL, 'W'},
         {"control", required_argument, NULL, 'K'},   {"scenario", required_argument, NULL, 'S'},
+        {"prom-port", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -138,6 +143,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         case 'A': o->agent_md5 = optarg; break;
         case 'K': o->control = optarg; break;
         case 'S': o->scenario = optarg; break;
+        case 'M': if (parse_long("--prom-port", optarg, 1024, 65535, &o->prom_port)) return -1; break;
         case 'W':
             if (sim_emu_values_workload(optarg, &o->workload) != 0) {
                 fprintf(stderr, "warren-sim emulate: --workload: '%s' is not antfarm or plain\n", optarg);
@@ -280,7 +286,7 @@ static void log_stats(const sim_emu_t *emu, const char *when)
                 "closed=%llu calls=%llu undef=%llu badarg=%llu ticks=%llu ignored=%llu malformed=%llu "
                 "send_failed=%llu agent_loads=%llu agent_collects=%llu agent_procs=%llu "
                 "agent_census=%llu silenced=%llu crashes=%llu restarts=%llu ctl=%llu ctl_errors=%llu "
-                "scenario=%llu",
+                "scenario=%llu subscribes=%llu notif_pushed=%llu notif_failed=%llu refused_silent=%llu",
                 when, emu->count, emu->conns_open,
                 (unsigned long long)s->accepted, (unsigned long long)s->handshake_failed,
                 (unsigned long long)s->refused_full, (unsigned long long)s->closed,
@@ -292,7 +298,9 @@ static void log_stats(const sim_emu_t *emu, const char *when)
                 (unsigned long long)s->agent_census, (unsigned long long)s->silenced,
                 (unsigned long long)s->crashes, (unsigned long long)s->restarts,
                 (unsigned long long)s->ctl_commands, (unsigned long long)s->ctl_errors,
-                (unsigned long long)s->scenario_fired);
+                (unsigned long long)s->scenario_fired, (unsigned long long)s->subscribes,
+                (unsigned long long)s->notif_pushed, (unsigned long long)s->notif_failed,
+                (unsigned long long)s->refused_silent);
 }
 
 static void on_stats(struct ev_loop *loop, ev_timer *w, int revents)
@@ -320,7 +328,7 @@ int sim_emulate_main(int argc, char **argv)
     if (load_cookie(&o, cookie, sizeof cookie) != 0)
         return 2;
     long limit = raise_nofile();                     /* before ei_init: it sizes its fd table */
-    long need = 2 * o.count + 64;
+    long need = (o.prom_port ? 3 : 2) * o.count + 64;   /* + a scrape connection per node */
     if (need > limit) {
         fprintf(stderr, "warren-sim emulate: --count %ld needs %ld descriptors, limit is %ld: "
                 "split over several processes\n", o.count, need, limit);
@@ -394,10 +402,21 @@ int sim_emulate_main(int argc, char **argv)
             WR_ERROR("cannot write manifest %s: %s", o.manifest, strerror(errno));
             rc = 1;
         }
-        if (rc == 0 && o.ready && write_atomic(o.ready, &emu, &o, 0) != 0) {
-            WR_ERROR("cannot write ready file %s: %s", o.ready, strerror(errno));
+    }
+    sim_emu_prom_t *prom = NULL;
+    if (rc == 0 && o.prom_port) {
+        char perr[256];
+        prom = sim_emu_prom_new(&emu, (int)o.prom_port, perr, sizeof perr);
+        if (!prom) {
+            WR_ERROR("%s", perr);
             rc = 1;
+        } else {
+            WR_INFO("prometheus exposition on http://127.0.0.1:%ld/metrics/<alive name>", o.prom_port);
         }
+    }
+    if (rc == 0 && o.ready && write_atomic(o.ready, &emu, &o, 0) != 0) {
+        WR_ERROR("cannot write ready file %s: %s", o.ready, strerror(errno));
+        rc = 1;
     }
     if (rc == 0) {
         ev_timer stats;
@@ -407,9 +426,17 @@ int sim_emulate_main(int argc, char **argv)
         ev_run(emu.loop, 0);
         ev_timer_stop(emu.loop, &stats);
         log_stats(&emu, "final");
+        if (prom) {
+            sim_emu_prom_stats_t ps = sim_emu_prom_stats(prom);
+            WR_INFO("prometheus: scrapes=%llu not_found=%llu down=%llu bad_method=%llu bytes=%llu",
+                    (unsigned long long)ps.scrapes, (unsigned long long)ps.not_found,
+                    (unsigned long long)ps.down, (unsigned long long)ps.bad_method,
+                    (unsigned long long)ps.bytes);
+        }
         if (o.ready)
             unlink(o.ready);
     }
+    sim_emu_prom_destroy(&prom);
     sim_emu_ctl_stop(&emu);
     for (int k = 0; k < emu.count; k++) {
         sim_emu_node_close(&emu.nodes[k]);

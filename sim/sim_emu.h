@@ -55,6 +55,10 @@ struct sim_emu_node {
     int down;                        /* crashed: no listener, no connections until restart */
     sim_emu_life_t life;             /* restarts and when the current life began */
     sim_inject_faults_t *faults;     /* NULL until a fault is injected (sim_emu_ctl.c) */
+    int notif_fd;                    /* connection of the leaf that called warren_agent:
+                                        subscribe/2 (pushes go there), or -1 */
+    char notif_leaf[MAXNODELEN + 1]; /* ... and that leaf's node name */
+    uint64_t notif_seq;              /* log_storm reports pushed in this life */
     ei_cnode ec;
 };
 
@@ -76,10 +80,14 @@ typedef struct {
     uint64_t agent_procs;            /* warren_agent:procs/2 answered */
     uint64_t agent_census;           /* warren_agent:census/0 answered */
     uint64_t silenced;               /* rex calls left unanswered by a silent fault */
+    uint64_t refused_silent;         /* connections closed unanswered by a silent node */
     uint64_t crashes, restarts;      /* crash faults applied, nodes back after one */
     uint64_t ctl_commands;           /* control-socket commands served */
     uint64_t ctl_errors;             /* ... of which refused (bad line, unknown node or fault) */
     uint64_t scenario_fired;         /* scenario entries applied */
+    uint64_t subscribes;             /* warren_agent:subscribe/2 answered {ok, Pid} */
+    uint64_t notif_pushed;           /* {warren_notif, ...} sent to a subscribed leaf */
+    uint64_t notif_failed;           /* ... not sent (connection gone or send failed) */
 } sim_emu_stats_t;
 
 typedef struct sim_emu_ctl sim_emu_ctl_t;
@@ -98,6 +106,7 @@ struct sim_emu {
     int workload;                    /* SIM_WORKLOAD_... of every node */
     long first;                      /* global index of nodes[0] */
     sim_emu_ctl_t *ctl;              /* control socket and scenario (sim_emu_ctl.c), or NULL */
+    int call_fd;                     /* connection of the rex call being served */
     sim_emu_stats_t st;
 };
 
@@ -154,6 +163,12 @@ int sim_emu_ctl_apply(sim_emu_t *emu, sim_emu_node_t *n, int fault, int clear, i
 int sim_emu_calls_handle(sim_emu_t *emu, sim_emu_node_t *n, int fd, const erlang_msg *msg);
 
 /* sim_emu_agent.c ------------------------------------------------------------------------- */
+
+/* Pushes what a subscribed agent would push now (called every control tick): while
+ * log_storm is active on n, error_report notifications {warren_notif, error_report, major,
+ * TsMs, [{level, error}, {text, Bin}, {pid, Bin}]} to {warren_leaf, Leaf} at
+ * SIM_LOG_STORM_NOTIF_RATE a second (under the agent's default source_rate, 100). */
+void sim_emu_agent_push(sim_emu_t *emu, sim_emu_node_t *n, double tick_s);
 
 /* Reads the agent's md5 (32 hex digits, build/agent/warren_agent.md5) from path, or when
  * path is NULL from ../agent/warren_agent.md5 beside this executable. Sets emu->have_agent;

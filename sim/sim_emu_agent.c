@@ -7,6 +7,8 @@
  *   warren_agent:procs(By, N)          [{Pid, Name, InitialCall, Current, Value}], largest first
  *   warren_agent:census()             {warren_census, 1, Release, [{Mod, Md5}], [{App, Vsn}]}
  *                                      (emulator only so far: docs/SIM.md)
+ *   warren_agent:subscribe(Leaf, Opts) {ok, Pid}; then log_storm pushes {warren_notif, ...}
+ *                                      to {warren_leaf, Leaf} (sim_emu_agent_push)
  * Values come from sim_emu_values.c; the per-process view is a small model of a node's
  * processes (OTP's registered servers and some workers) scaled to the node's totals. */
 #include <ctype.h>
@@ -344,6 +346,92 @@ static int load_binary(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_call_t *
 
 static void census(sim_emu_t *emu, sim_emu_node_t *n, ei_x_buff *x);
 
+/* Info's {system_monitor, [{Event, Count}]}, counts since the agent started, as the real
+ * agent reports them: busy_dist_port counts SIM_BUSY_DIST_EVENTS a second while the
+ * busy_dist_port fault is (or was, in this life) active. */
+static void sysmon_info(sim_emu_t *emu, const sim_emu_node_t *n, ei_x_buff *x)
+{
+    int64_t busy = 0;
+    const sim_inject_faults_t *f = n->faults;
+    if (f && f->start_ms[SIM_FAULT_BUSY_DIST_PORT] >= 0) {
+        int64_t now = sim_emu_now(emu), end = f->end_ms[SIM_FAULT_BUSY_DIST_PORT];
+        int64_t until = end < now ? end : now;
+        if (until > f->start_ms[SIM_FAULT_BUSY_DIST_PORT])
+            busy = (until - f->start_ms[SIM_FAULT_BUSY_DIST_PORT]) * SIM_BUSY_DIST_EVENTS / 1000;
+    }
+    static const char *const ev[] = {"long_gc", "large_heap", "busy_dist_port"};
+    ei_x_encode_tuple_header(x, 2);
+    ei_x_encode_atom(x, "system_monitor");
+    ei_x_encode_list_header(x, 3);
+    for (int k = 0; k < 3; k++) {
+        ei_x_encode_tuple_header(x, 2);
+        ei_x_encode_atom(x, ev[k]);
+        ei_x_encode_longlong(x, k == 2 ? (long long)busy : 0);
+    }
+    ei_x_encode_empty_list(x);
+}
+
+/* subscribe(LeafNode, Opts) -> {ok, Pid}: pushes go to {warren_leaf, LeafNode} over the
+ * connection the call came on (Opts are accepted and not used: the emulator pushes only
+ * log_storm reports, under the agent's default source_rate). */
+static int subscribe(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_call_t *c, ei_x_buff *x)
+{
+    char leaf[MAXATOMLEN_UTF8];
+    int i = arg_at(c, 0), j = arg_at(c, 1), type, size;
+    if (i < 0 || j < 0 || ei_decode_atom(c->buf, &i, leaf) != 0 || !strchr(leaf, '@') ||
+        strlen(leaf) > MAXNODELEN || ei_get_type(c->buf, &j, &type, &size) != 0 ||
+        (type != ERL_LIST_EXT && type != ERL_NIL_EXT && type != ERL_STRING_EXT))
+        return -1;
+    snprintf(n->notif_leaf, sizeof n->notif_leaf, "%s", leaf);
+    n->notif_fd = emu->call_fd;
+    emu->st.subscribes++;
+    ei_x_encode_tuple_header(x, 2);
+    ei_x_encode_atom(x, "ok");
+    ei_x_encode_pid(x, ei_self(&n->ec));
+    return 0;
+}
+
+void sim_emu_agent_push(sim_emu_t *emu, sim_emu_node_t *n, double tick_s)
+{
+    int64_t now = sim_emu_now(emu);
+    if (n->down || !n->faults || !sim_inject_active(n->faults, SIM_FAULT_LOG_STORM, now))
+        return;
+    if (n->notif_fd < 0 || sim_inject_active(n->faults, SIM_FAULT_SILENT, now))
+        return;                                      /* nobody to push to, or hung */
+    int count = (int)(SIM_LOG_STORM_NOTIF_RATE * tick_s + 0.5);
+    ei_x_buff *x = &emu->tx;
+    int64_t ts = wr_wall_ms();
+    for (int k = 0; k < count && n->notif_fd >= 0; k++) {
+        char text[160];
+        snprintf(text, sizeof text, "ant_colony: tour evaluation crashed: badarith (log_storm report %llu)",
+                 (unsigned long long)++n->notif_seq);
+        x->index = 0;
+        ei_x_encode_version(x);
+        ei_x_encode_tuple_header(x, 5);
+        ei_x_encode_atom(x, "warren_notif");
+        ei_x_encode_atom(x, "error_report");
+        ei_x_encode_atom(x, "major");
+        ei_x_encode_longlong(x, (long long)ts);
+        ei_x_encode_list_header(x, 3);
+        ei_x_encode_tuple_header(x, 2);
+        ei_x_encode_atom(x, "level");
+        ei_x_encode_atom(x, "error");
+        ei_x_encode_tuple_header(x, 2);
+        ei_x_encode_atom(x, "text");
+        enc_bin(x, text);
+        ei_x_encode_tuple_header(x, 2);
+        ei_x_encode_atom(x, "pid");
+        enc_bin(x, "<0.93.0>");
+        ei_x_encode_empty_list(x);
+        if (ei_reg_send(&n->ec, n->notif_fd, "warren_leaf", x->buff, x->index) < 0) {
+            emu->st.notif_failed++;
+            n->notif_fd = -1;                        /* resubscribed by the leaf later */
+            break;
+        }
+        emu->st.notif_pushed++;
+    }
+}
+
 static void collect(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_sample_t *s, ei_x_buff *x)
 {
     ei_x_encode_tuple_header(x, 4);
@@ -380,13 +468,14 @@ static void collect(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_sample_t *s
     for (int k = 1; k < count; k++)
         if (r[k].value > r[lq].value)
             lq = k;
-    ei_x_encode_list_header(x, 1);
+    ei_x_encode_list_header(x, 2);                   /* the agent's order */
     ei_x_encode_tuple_header(x, 2);
     ei_x_encode_atom(x, "max_message_queue");
     ei_x_encode_tuple_header(x, 3);
     enc_pid_bin(x, r[lq].p.pid);
     enc_bin(x, r[lq].p.name);
     ei_x_encode_longlong(x, r[lq].value);
+    sysmon_info(emu, n, x);
     ei_x_encode_empty_list(x);
     emu->st.agent_collects++;
 }
@@ -529,6 +618,8 @@ int sim_emu_agent_call(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_call_t *
         collect(emu, n, &s, x);
         return 0;
     }
+    if (!strcmp(c->f, "subscribe") && c->arity == 2)
+        return subscribe(emu, n, c, x);
     if (!strcmp(c->f, "census") && c->arity == 0) {
         census(emu, n, x);
         return 0;

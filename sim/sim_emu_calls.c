@@ -332,6 +332,7 @@ int sim_emu_calls_handle(sim_emu_t *emu, sim_emu_node_t *n, int fd, const erlang
         ei_x_append_buf(x, buf + tag_at, tag_end - tag_at);   /* the tag exactly as received */
     else
         ei_x_encode_atom(x, "rex");
+    emu->call_fd = fd;                               /* subscribe/2 keeps it */
     dispatch(emu, n, &c, x);
     emu->st.calls++;
     if (ei_send(fd, &from, x->buff, x->index) < 0) {

@@ -158,6 +158,9 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
                     e->fault < 0 ? "all" : sim_inject_name(e->fault), e->node);
         emu->st.scenario_fired++;
     }
+    for (int i = 0; i < emu->count; i++)             /* pushes of subscribed agents */
+        if (emu->nodes[i].faults)
+            sim_emu_agent_push(emu, &emu->nodes[i], CTL_TICK_S);
     for (int i = 0; i < c->ndown;) {
         sim_emu_node_t *node = &emu->nodes[c->down[i]];
         if (node->down && node->faults && now < node->faults->end_ms[SIM_FAULT_CRASH]) {

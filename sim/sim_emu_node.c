@@ -36,6 +36,8 @@ static void conn_close(sim_emu_node_t *n, int slot)
     if (!c)
         return;
     ev_io_stop(n->emu->loop, &c->io);
+    if (c->fd == n->notif_fd)
+        n->notif_fd = -1;                            /* the subscribed leaf is gone */
     ei_close_connection(c->fd);
     free(c);
     n->conns[slot] = NULL;
@@ -88,6 +90,15 @@ static void on_listen(struct ev_loop *loop, ev_io *w, int revents)
     sim_emu_node_t *n = (sim_emu_node_t *)w;
     sim_emu_t *emu = n->emu;
     ErlConnect con;
+    if (n->faults && sim_inject_active(n->faults, SIM_FAULT_SILENT, sim_emu_now(emu))) {
+        /* a hung node does not finish a handshake either: the peer stays disconnected */
+        int raw = accept(n->lfd, NULL, NULL);
+        if (raw >= 0) {
+            close(raw);
+            emu->st.refused_silent++;
+        }
+        return;
+    }
     errno = 0;
     int fd = ei_accept(&n->ec, n->lfd, &con);
     if (fd < 0) {
@@ -139,6 +150,7 @@ int sim_emu_node_open(sim_emu_t *emu, sim_emu_node_t *n, uint32_t index, int por
     n->index = index;
     n->port = port;
     n->lfd = -1;
+    n->notif_fd = -1;
     if (snprintf(nodename, sizeof nodename, "%s@%s", alive, host) >= (int)sizeof nodename) {
         snprintf(err, errlen, "node name %s@%s too long", alive, host);
         return WR_EINVAL;

@@ -48,6 +48,10 @@ typedef struct {
     const char *scenario;   /* fault scenario file for the emulators (sim_scenario.h), or NULL */
     const char *workload;   /* antfarm (default) or plain */
     int    no_redundancy;
+    double down_grace;      /* leaf.alarms.node_down.grace; < 0: the leaf's default */
+    double fc_step;         /* leaf.alarms.forecast.step; < 0: the leaf's default */
+    long   fc_min_points;   /* leaf.alarms.forecast.min_points; 0: the leaf's default */
+    long   prom_port;       /* emulator e serves Prometheus on prom_port + e; 0: none */
     char   dir[PATH_MAX];
     char   bin[PATH_MAX];
 } up_opts_t;
@@ -77,6 +81,14 @@ static void up_usage(FILE *out)
             "  --no-redundancy    single relays and one root (default: relay pairs, a root\n"
             "                     pair on --tier-port and +1, HTTP on --http-port and +1,\n"
             "                     and leaf takeover groups)\n"
+            "  --node-down-grace S   leaves' node_down grace (leaf.alarms.node_down.grace;\n"
+            "                     default: the leaf's, 30 s)\n"
+            "  --forecast-step S  leaves' limit_forecast sampling step (leaf.alarms.forecast.step;\n"
+            "                     default: the leaf's, 60 s; never below the interval)\n"
+            "  --forecast-min-points N   points before a forecast has an opinion\n"
+            "                     (leaf.alarms.forecast.min_points; default: the leaf's, 10)\n"
+            "  --prom-port P      emulator k also serves its nodes' metrics in the Prometheus\n"
+            "                     format on 127.0.0.1:P+k (GET /metrics/<alive name>, docs/SIM.md)\n"
             "  --bin DIR          where warren-leaf/-relay/-root are (default: beside warren-sim)\n"
             "  -h, --help         this help\n");
 }
@@ -133,6 +145,10 @@ static int parse_up(int argc, char **argv, up_opts_t *o)
         {"seed", required_argument, NULL, 's'},      {"scenario", required_argument, NULL, 'S'},
         {"workload", required_argument, NULL, 'W'},      {"bin", required_argument, NULL, 'b'},
         {"no-redundancy", no_argument, NULL, 'R'},
+        {"node-down-grace", required_argument, NULL, 'G'},
+        {"forecast-step", required_argument, NULL, 'F'},
+        {"forecast-min-points", required_argument, NULL, 'P'},
+        {"prom-port", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -146,6 +162,8 @@ static int parse_up(int argc, char **argv, up_opts_t *o)
     o->timeout = 300;
     o->seed = 1;
     o->workload = "antfarm";
+    o->down_grace = -1;
+    o->fc_step = -1;
     int c, rc = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -170,7 +188,11 @@ static int parse_up(int argc, char **argv, up_opts_t *o)
             o->workload = optarg;
             break;
         case 'b': snprintf(o->bin, sizeof o->bin, "%s", optarg); break;
+        case 'G': rc |= parse_double("--node-down-grace", optarg, 0, 86400, &o->down_grace); break;
+        case 'F': rc |= parse_double("--forecast-step", optarg, 0, 86400, &o->fc_step); break;
+        case 'P': rc |= parse_long("--forecast-min-points", optarg, 2, 60, &o->fc_min_points); break;
         case 'R': o->no_redundancy = 1; break;
+        case 'M': rc |= parse_long("--prom-port", optarg, 1024, 65535, &o->prom_port); break;
         case 'h': up_usage(stdout); exit(0);
         default: up_usage(stderr); return -1;
         }
@@ -397,6 +419,10 @@ int sim_up_main(int argc, char **argv)
         fprintf(stderr, "warren-sim up: %s\n", buf);
         return 2;
     }
+    if (o.prom_port && o.prom_port + emulators - 1 > 65535) {
+        fprintf(stderr, "warren-sim up: --prom-port %ld + %ld emulators runs past 65535\n", o.prom_port, emulators);
+        return 2;
+    }
 
     if (mkdir(o.dir, 0750) != 0 && errno != EEXIST) {
         fprintf(stderr, "warren-sim up: mkdir %s: %s\n", o.dir, strerror(errno));
@@ -462,7 +488,7 @@ int sim_up_main(int argc, char **argv)
 
     /* 1. Emulators. */
     char exe[PATH_MAX + 32], a_count[32], a_first[32], a_port[32], a_seed[32];
-    char a_manifest[PATH_MAX + 32], a_ready[PATH_MAX + 32], a_ctl[PATH_MAX + 32];
+    char a_manifest[PATH_MAX + 32], a_ready[PATH_MAX + 32], a_ctl[PATH_MAX + 32], a_prom[32];
     for (long e = 0; e < emulators; e++) {
         long first = e * o.per_emulator;
         long count = first + o.per_emulator > o.nodes ? o.nodes - first : o.per_emulator;
@@ -478,7 +504,17 @@ int sim_up_main(int argc, char **argv)
         char *av[] = {exe, "emulate", "--count", a_count, "--first", a_first, "--base-port", a_port,
                       "--cookie-file", cookie_path, "--seed", a_seed, "--manifest-out", a_manifest,
                       "--ready-file", a_ready, "--workload", (char *)o.workload, "--control", a_ctl,
-                      o.scenario ? "--scenario" : NULL, (char *)o.scenario, NULL};
+                      NULL, NULL, NULL, NULL, NULL};
+        size_t na = 20;
+        snprintf(a_prom, sizeof a_prom, "%ld", o.prom_port + e);
+        if (o.prom_port) {
+            av[na++] = "--prom-port";
+            av[na++] = a_prom;
+        }
+        if (o.scenario) {
+            av[na++] = "--scenario";
+            av[na++] = (char *)o.scenario;
+        }
         child_t *c = &kids[k++];
         snprintf(c->id, sizeof c->id, "emu-%ld", e);
         snprintf(c->log, sizeof c->log, "%s/logs/%s.log", dir, c->id);
@@ -580,13 +616,30 @@ int sim_up_main(int argc, char **argv)
             snprintf(parents, sizeof parents, "[\"tcp://127.0.0.1:%ld\"]", RELAY_PORT(0, pr, 0));
         }
         snprintf(path, sizeof path, "%s/leaf-%ld.conf", dir, j + 1);
+        char alarms[256] = "";                      /* the --node-down-grace / --forecast-* knobs */
+        size_t al = 0;
+        if (o.down_grace >= 0)
+            al += (size_t)snprintf(alarms + al, sizeof alarms - al, " node_down = { grace = %.3f; };",
+                                   o.down_grace);
+        if (o.fc_step >= 0 || o.fc_min_points > 0) {
+            al += (size_t)snprintf(alarms + al, sizeof alarms - al, " forecast = {");
+            if (o.fc_step >= 0)
+                al += (size_t)snprintf(alarms + al, sizeof alarms - al, " step = %.3f;", o.fc_step);
+            if (o.fc_min_points > 0)
+                al += (size_t)snprintf(alarms + al, sizeof alarms - al, " min_points = %ld;",
+                                       o.fc_min_points);
+            al += (size_t)snprintf(alarms + al, sizeof alarms - al, " };");
+        }
+        char alarms_line[300] = "";
+        if (al > 0)
+            snprintf(alarms_line, sizeof alarms_line, "  alarms = {%s };\n", alarms);
         snprintf(buf, sizeof buf,
                  "# generated by warren-sim up\n"
                  "leaf = {\n  id = \"leaf-%ld\";\n  cookie_file = \"%s\";\n  interval = %g;\n"
                  "  parents = %s;\n"
                  "  store = { path = \"%s/data/leaf-%ld\"; map_size_mb = 256; };\n"
-                 "  nodes_file = \"%s\";\n%s};\n",
-                 j + 1, cookie_path, o.interval, parents, dir, j + 1, nodes_path, group);
+                 "  nodes_file = \"%s\";\n%s%s};\n",
+                 j + 1, cookie_path, o.interval, parents, dir, j + 1, nodes_path, alarms_line, group);
         if (write_file(path, buf) != 0)
             goto io_error;
     }

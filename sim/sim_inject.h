@@ -28,12 +28,14 @@ typedef enum {
 #define SIM_FLOOD_CAP        5000000
 #define SIM_FLOOD_MSG_BYTES  64          /* process memory per queued message */
 #define SIM_ATOM_LEAK_RATE   1000        /* atoms per second */
-#define SIM_MEM_GROWTH_RATE  (8 << 20)   /* bytes per second */
+#define SIM_MEM_GROWTH_RATE  (32 << 20)  /* bytes per second: a 32 GB machine in ~17 min */
 #define SIM_MEM_GROWTH_CAP   (64LL << 30)
 #define SIM_DIST_BUSY_LIMIT  1048576     /* dist_buf_busy_limit, as dist.busy_limit reports */
 #define SIM_DIST_BUSY_RATE   (256 << 10) /* queue bytes over the limit, per second */
 #define SIM_LOG_STORM_RATE   2000        /* logger queue, messages per second */
 #define SIM_LOG_STORM_CAP    1000000
+#define SIM_LOG_STORM_NOTIF_RATE 50  /* error_report notifications pushed per second */
+#define SIM_BUSY_DIST_EVENTS 5       /* system_monitor busy_dist_port events per second */
 #define SIM_CRASH_DEFAULT_MS 10000       /* a crash without a duration is down this long */
 
 #define SIM_INJECT_UNTIL_CLEARED INT64_MAX

@@ -367,7 +367,7 @@ static void test_encode_rejects(void **state)
     wr_node_entry_t n = { "a@h", 1, 0, "leaf-1" };
     wr_rollup_entry_t ro = { "memory.total", { 1, 1, 1, 1 }, NULL, NULL };
     wr_tier_entry_t t[2] = { { "r", "relay", -1, 1, 1, 1, 1 }, { "l", "leaf", 0, 1, 1, 1, 1 } };
-    wr_state_msg_t s = { 1000, 1, 1, &n, 1, &ro, 2, t };
+    wr_state_msg_t s = { 1000, 1, 1, &n, 1, &ro, 2, t, NULL, 0 };
     e = env_of(WR_MSG_SNAPSHOT);
     assert_int_equal(wr_encode_state(enc, &e, &s), 0);
     e.type = WR_MSG_HELLO;

@@ -79,6 +79,8 @@ typedef struct {
     wr_encoder_t *enc;
     int          ack;              /* ACK what arrives */
     size_t       items;            /* items received (with resends) */
+    size_t       frames;           /* ALARM / NOTIF frames received */
+    size_t       max_items;        /* the most items in one frame */
     uint64_t     id_seen[MAX_SEEN];/* count per identity seq */
     size_t       distinct;
     char         child[WR_ID_MAX];
@@ -100,6 +102,9 @@ static void fp_on_message(void *ud, const char *peer, const wr_envelope_t *env, 
     size_t n;
     char why[256];
     assert_int_equal(wr_decode_events(dec, &n, why, sizeof why), 0);
+    p->frames++;
+    if (n > p->max_items)
+        p->max_items = n;
     static wr_event_t ev;
     wr_event_item_t it;
     uint64_t hop_epoch = 0, hop_hi = 0;
@@ -432,6 +437,116 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Deferred pushes (set_loop): a burst pushed in one callback is committed in one transaction
+ * at the end of the loop iteration, not before (nothing is sent before it is durable), then
+ * sent in frames of many events; the queue counts as pending. */
+static void test_deferred_burst(void **state)
+{
+    (void)state;
+    fparent_t *p = fp_new(15006, 1);
+    int ports[] = {15006};
+    sender_t *s = s_new("d", ports, 1, WR_PARENTS_FAILOVER);
+    cond_t c = {.p = p, .s = s, .want = 300};
+    assert_true(run_until(up, &c, 5000));
+    wr_evsend_set_loop(s->es, g_loop);
+    wr_store_info_t info;
+    assert_int_equal(wr_store_info(s->store, &info), 0);
+    uint64_t entries = info.entries[0];            /* outbox.0: its meta keys */
+    for (int i = 1; i <= 300; i++)
+        s_push(s, i);
+    wr_evsend_stats_t st;
+    wr_evsend_stats(s->es, &st);
+    assert_int_equal(st.queued, 300);
+    assert_int_equal(st.pending, 300);
+    assert_int_equal(st.sent, 0);
+    /* nothing durable yet: the outbox holds no event in the store */
+    assert_int_equal(wr_store_info(s->store, &info), 0);
+    assert_int_equal(info.entries[0], entries);
+    assert_true(run_until(got_distinct, &c, 5000));
+    assert_true(p->max_items > 1);                 /* batched frames, not one per event */
+    assert_true(p->frames <= 300 / 2);
+    assert_true(run_until(drained, &c, 5000));
+    wr_evsend_stats(s->es, &st);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(st.pushed, 300);
+    assert_int_equal(st.sent, 300);
+    assert_int_equal(st.acked, 300);
+    /* a queued push not yet flushed is committed by destroy (after the loop is gone too) */
+    s_push(s, 301);
+    g_ticked = NULL;
+    wr_evsend_destroy(&s->es);
+    wr_outbox_t *ob = wr_outbox_open(s->store, "outbox.0", NULL, NULL, 0);
+    assert_non_null(ob);
+    wr_outbox_stats_t os;
+    assert_int_equal(wr_outbox_stats(ob, &os), 0);
+    assert_int_equal(os.pending, 1);
+    wr_outbox_destroy(&ob);
+    s_destroy(&s);
+    fp_destroy(&p);
+}
+
+/* push_txn: events appended inside the caller's transaction with its own records, sent only
+ * once txn_end learns of the commit; an aborted transaction sends and keeps nothing. */
+static void test_push_txn(void **state)
+{
+    (void)state;
+    fparent_t *p = fp_new(15007, 1);
+    int ports[] = {15007};
+    sender_t *s = s_new("t", ports, 1, WR_PARENTS_FAILOVER);
+    cond_t c = {.p = p, .s = s, .want = 20};
+    assert_true(run_until(up, &c, 5000));
+    static wr_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = WR_MSG_NOTIF;
+    strcpy(ev.notif.node, "n@h");
+    strcpy(ev.notif.type, "code_loaded");
+    ev.notif.severity = WR_SEV_WARNING;
+    strcpy(ev.notif.leaf, "leaf-t");
+    strcpy(ev.notif.fields, "{}");
+    /* aborted first: nothing kept, nothing sent */
+    wr_txn_t *txn = NULL;
+    assert_int_equal(wr_store_begin(s->store, 1, &txn), 0);
+    for (int i = 0; i < 5; i++) {
+        wr_evsend_new_id(s->es, &ev.id);
+        assert_int_equal(wr_event_pack(s->enc, &ev), 0);
+        assert_int_equal(wr_evsend_push_txn(s->es, txn, WR_MSG_NOTIF, wr_encoder_data(s->enc),
+                                            wr_encoder_size(s->enc), wr_wall_ms()), 0);
+    }
+    wr_store_abort(&txn);
+    wr_evsend_txn_end(s->es, 0);
+    wr_evsend_stats_t st;
+    wr_evsend_stats(s->es, &st);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.push_failed, 5);
+    /* committed: sent after txn_end, in one frame */
+    size_t frames = p->frames;
+    assert_int_equal(wr_store_begin(s->store, 1, &txn), 0);
+    for (int i = 0; i < 20; i++) {
+        wr_evsend_new_id(s->es, &ev.id);
+        assert_int_equal(wr_event_pack(s->enc, &ev), 0);
+        assert_int_equal(wr_evsend_push_txn(s->es, txn, WR_MSG_NOTIF, wr_encoder_data(s->enc),
+                                            wr_encoder_size(s->enc), wr_wall_ms()), 0);
+    }
+    assert_int_equal(wr_evsend_push_txn(s->es, txn, 99, "x", 1, 1), WR_EINVAL);
+    assert_int_equal(wr_store_commit(&txn), 0);
+    wr_evsend_stats(s->es, &st);
+    assert_int_equal(st.sent, 0);                  /* not before txn_end */
+    wr_evsend_txn_end(s->es, 1);
+    wr_evsend_stats(s->es, &st);
+    assert_int_equal(st.sent, 20);
+    assert_int_equal(st.pushed, 20);
+    c.want = 20;
+    assert_true(run_until(got_items, &c, 5000));
+    assert_int_equal(p->frames, frames + 1);
+    assert_int_equal(p->distinct, 20);
+    for (int i = 6; i <= 25; i++)                  /* identities 1..5 were never sent */
+        assert_int_equal(p->id_seen[i], 1);
+    assert_true(run_until(drained, &c, 5000));
+    s_destroy(&s);
+    fp_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +556,8 @@ int main(void)
         cmocka_unit_test(test_restart_resends),
         cmocka_unit_test(test_failover_resends),
         cmocka_unit_test(test_all_mode),
+        cmocka_unit_test(test_deferred_burst),
+        cmocka_unit_test(test_push_txn),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -3,12 +3,14 @@
 %%   collect(Opts)  -> {warren_agent, 1, Metrics, Info}    every metric of the node, one call
 %%   procs(By, N)   -> [{Pid, Name, InitialCall, Current, Value}]   the live top-N processes
 %%   subscribe(LeafNode, Opts) -> {ok, Pid}   push notifications to LeafNode (end of file)
+%%   census()       -> {warren_census, 1, Release, [{Mod, Md5}], [{App, Vsn}]}  fleet checks
 %% Every string in a reply is a binary, every value a number, so the C side stays simple.
 %% The agent must cost the node little: one pass over the processes per call; the only state
 %% is the previous scheduler_wall_time sample, kept in a public ETS table owned by one parked
 %% process (warren_agent_swt, see utilization_family/0).
 -module(warren_agent).
 -export([collect/1, procs/2]).
+-export([census/0]).                                       % fleet checks (census/0)
 -export([subscribe/2, log/2, prompt/1, notify_loop/1]).   % notifications (end of file)
 
 -define(PROCS_MAX, 1000).
@@ -842,3 +844,43 @@ notify_info() ->
         [{system_monitor, [{W, N} || {{sysmon, W}, N} <- ets:match_object(warren_agent, {{sysmon, '_'}, '_'})]}]
     catch _:_ -> []
     end.
+
+%% ---- census (fleet checks: module_clash, different_application_versions) -----------------
+
+%% {warren_census, 1, Release, [{ModBin, Md5Bin}], [{AppBin, VsnBin}]}: every loaded module
+%% with Module:module_info(md5) (ignores compile time: a rebuild of the same source does not
+%% differ), every running application with its vsn. Release: the permanent (else current)
+%% release of release_handler if it runs, else the boot script's {Name, Vsn}, as "Name-Vsn".
+%% Modules without an md5 (preloaded without debug info, or purged meanwhile) are skipped.
+census() ->
+    Mods = lists:foldl(fun({M, _}, Acc) ->
+                               try M:module_info(md5) of
+                                   Md5 when is_binary(Md5) -> [{atom_to_binary(M, utf8), Md5} | Acc];
+                                   _ -> Acc
+                               catch _:_ -> Acc
+                               end
+                       end, [], code:all_loaded()),
+    Apps = try [{atom_to_binary(A, utf8), iolist_to_binary(V)}
+                || {A, _, V} <- application:which_applications(5000)]
+           catch _:_ -> []
+           end,
+    {warren_census, 1, census_release(), lists:sort(Mods), lists:sort(Apps)}.
+
+census_release() ->
+    Rel = try
+              case whereis(release_handler) of
+                  undefined -> none;
+                  _ ->
+                      Rs = release_handler:which_releases(),
+                      case [{N, V} || {N, V, _, permanent} <- Rs] ++ [{N, V} || {N, V, _, current} <- Rs] of
+                          [{N, V} | _] -> {N, V};
+                          [] -> none
+                      end
+              end
+          catch _:_ -> none
+          end,
+    {Name, Vsn} = case Rel of
+                      none -> try init:script_id() catch _:_ -> {"unknown", "0"} end;
+                      _ -> Rel
+                  end,
+    iolist_to_binary([Name, "-", Vsn]).

@@ -186,7 +186,7 @@ try
     Check("process states sum to process.count",
           lists:sum([M(<<"process.status.", S/binary>>) || S <- [<<"running">>, <<"runnable">>, <<"waiting">>,
                      <<"garbage_collecting">>, <<"suspended">>, <<"exiting">>]]) =:= M(<<"process.count">>)),
-    [{max_message_queue, {MqPid, _MqName, MqLen}}] = Info,
+    [{max_message_queue, {MqPid, _MqName, MqLen}}, {system_monitor, [{long_gc, 0}, {large_heap, 0}, {busy_dist_port, 0}]}] = Info,
     Check("Info max_message_queue = process.message_queue.max", is_binary(MqPid) andalso MqLen =:= M(<<"process.message_queue.max">>)),
     Check("max queue <= sum of queues", M(<<"process.message_queue.max">>) =< M(<<"process.message_queue.sum">>)),
     timer:sleep(50),

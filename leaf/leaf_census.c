@@ -1,0 +1,360 @@
+/* leaf_census: per-node census calls, the leaf's census summary and its fleet alarms (see
+ * leaf_census.h). Each node's lists are kept as one packed buffer of [kind byte, name NUL,
+ * value NUL] records; the summary is rebuilt only when the set of (node, census hash) it was
+ * built from changes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "leaf_census.h"
+#include "wr_census.h"
+#include "wr_error.h"
+#include "wr_event.h"
+#include "wr_log.h"
+#include "wr_time.h"
+
+typedef struct {
+    erlang_ref ref;
+    int        live;
+    int64_t    epoch;          /* since_ms of the UP period the call / census belongs to */
+    int        ticks;          /* intervals until the next call */
+    int        unsupported;    /* this UP period: the agent has no census/0 */
+    uint64_t   hash;           /* of release + items; 0: no census */
+    char       release[WR_CENSUS_NAME_MAX];
+    char      *items;
+    size_t     len, n;
+} cnode_t;
+
+struct leaf_census {
+    cnode_t            *nodes;
+    size_t              n;
+    wr_census_t        *sum;
+    wr_census_raised_t *raised;
+    uint64_t            sig;         /* of the inputs of the current summary */
+    int                 retry;       /* an alarm emit failed: reconcile again */
+    void               *blob;
+    size_t              blob_len;
+    uint64_t            blob_hash, sent_hash;
+    unsigned            frames;
+    uint64_t            asked, answered, errors, unsupported, rebuilt, sent, raised_n, cleared_n;
+};
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 1099511628211ull;
+    return h;
+}
+
+static struct leaf_census *get(leaf_t *lf)
+{
+    if (lf->census)
+        return lf->census;
+    struct leaf_census *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->nodes = calloc(lf->n_nodes ? lf->n_nodes : 1, sizeof *c->nodes);
+    c->sum = wr_census_new();
+    c->raised = wr_census_raised_new();
+    if (!c->nodes || !c->sum || !c->raised) {
+        free(c->nodes);
+        wr_census_destroy(&c->sum);
+        wr_census_raised_destroy(&c->raised);
+        free(c);
+        return NULL;
+    }
+    c->n = lf->n_nodes;
+    lf->census = c;
+    return c;
+}
+
+/* ---- the call ----------------------------------------------------------------------- */
+
+static int encode_call(leaf_t *lf, const erlang_ref *ref)
+{
+    ei_x_buff *x = &lf->tx;
+    x->index = 0;
+    int rc = ei_x_encode_version(x);
+    rc |= ei_x_encode_tuple_header(x, 3);
+    rc |= ei_x_encode_atom(x, "$gen_call");
+    rc |= ei_x_encode_tuple_header(x, 2);
+    rc |= ei_x_encode_pid(x, ei_self(&lf->ec));
+    rc |= ei_x_encode_ref(x, ref);
+    rc |= ei_x_encode_tuple_header(x, 5);
+    rc |= ei_x_encode_atom(x, "call");
+    rc |= ei_x_encode_atom(x, "warren_agent");
+    rc |= ei_x_encode_atom(x, "census");
+    rc |= ei_x_encode_empty_list(x);
+    rc |= ei_x_encode_atom(x, "user");
+    return rc ? WR_ENOMEM : 0;
+}
+
+int leaf_census_tick(leaf_t *lf, leaf_node_t *n)
+{
+    struct leaf_census *c = get(lf);
+    if (!c || n->idx >= c->n)
+        return 0;
+    cnode_t *cn = &c->nodes[n->idx];
+    if (cn->epoch != n->since_ms) {          /* a new UP period: ask now */
+        cn->epoch = n->since_ms;
+        cn->ticks = 0;
+        cn->unsupported = 0;
+        cn->live = 0;
+        cn->hash = 0;
+    }
+    if (cn->unsupported || cn->ticks-- > 0)
+        return 0;
+    cn->ticks = LEAF_CENSUS_EVERY - 1;
+    if (ei_make_ref(&lf->ec, &cn->ref) < 0 || encode_call(lf, &cn->ref) != 0)
+        return 0;
+    if (leaf_beam_send_rex(lf, n) != 0) {
+        char why[128];
+        snprintf(why, sizeof why, "send failed (%s)", erl_errno ? strerror(erl_errno) : "closed");
+        cn->live = 0;
+        leaf_node_lost(lf, n, why);
+        return -1;
+    }
+    cn->live = 1;
+    c->asked++;
+    return 0;
+}
+
+/* ---- the reply ---------------------------------------------------------------------- */
+
+static int append(cnode_t *cn, size_t *cap, int kind, const char *name, size_t nl, const char *val, size_t vl)
+{
+    size_t need = cn->len + 1 + nl + 1 + vl + 1;
+    if (need > *cap) {
+        size_t nc = *cap ? *cap * 2 : 16384;
+        while (nc < need)
+            nc *= 2;
+        char *p = realloc(cn->items, nc);
+        if (!p)
+            return WR_ENOMEM;
+        cn->items = p;
+        *cap = nc;
+    }
+    char *o = cn->items + cn->len;
+    *o++ = (char)kind;
+    memcpy(o, name, nl);
+    o[nl] = '\0';
+    o += nl + 1;
+    memcpy(o, val, vl);
+    o[vl] = '\0';
+    cn->len = need;
+    cn->n++;
+    return 0;
+}
+
+/* A binary at *i of at most max bytes into out (NUL-terminated); its length or -1. */
+static long get_bin(const char *buf, int *i, char *out, long max)
+{
+    int type = 0, size = 0;
+    long got = 0;
+    if (ei_get_type(buf, i, &type, &size) != 0 || type != ERL_BINARY_EXT || size < 1 || size > max ||
+        ei_decode_binary(buf, i, out, &got) != 0)
+        return -1;
+    out[got] = '\0';
+    return memchr(out, '\0', (size_t)got) ? -1 : got;
+}
+
+/* {warren_census, 1, Release, [{Mod, Md5}], [{App, Vsn}]} at ri into cn. */
+static int parse(const char *buf, int ri, cnode_t *cn, char *why, size_t whylen)
+{
+    int i = ri, arity = 0;
+    long ver = 0;
+    char atom[MAXATOMLEN_UTF8];
+    char name[WR_CENSUS_NAME_MAX], val[WR_CENSUS_NAME_MAX], rel[WR_CENSUS_NAME_MAX];
+    if (ei_decode_tuple_header(buf, &i, &arity) != 0 || arity != 5 || ei_decode_atom(buf, &i, atom) != 0 ||
+        strcmp(atom, "warren_census") != 0 || ei_decode_long(buf, &i, &ver) != 0 || ver != 1) {
+        snprintf(why, whylen, "not {warren_census, 1, ...}");
+        return WR_EPROTO;
+    }
+    if (get_bin(buf, &i, rel, WR_CENSUS_NAME_MAX - 1) < 0) {
+        snprintf(why, whylen, "release: expected a binary of 1..255 bytes");
+        return WR_EPROTO;
+    }
+    size_t cap = 0;
+    cn->len = cn->n = 0;
+    for (int kind = WR_CENSUS_MODULE; kind <= WR_CENSUS_APP; kind++) {
+        int len = 0;
+        if (ei_decode_list_header(buf, &i, &len) != 0 || len < 0) {
+            snprintf(why, whylen, "%s: expected a list", kind ? "applications" : "modules");
+            return WR_EPROTO;
+        }
+        for (int k = 0; k < len; k++) {
+            int ta = 0;
+            long nl, vl;
+            if (ei_decode_tuple_header(buf, &i, &ta) != 0 || ta != 2 ||
+                (nl = get_bin(buf, &i, name, WR_CENSUS_NAME_MAX - 1)) < 0) {
+                snprintf(why, whylen, "%s item %d: expected {Name, _}", kind ? "application" : "module", k);
+                return WR_EPROTO;
+            }
+            char hex[33];
+            const char *v = val;
+            if (kind == WR_CENSUS_MODULE) {
+                unsigned char md5[16];
+                int type = 0, size = 0;
+                long got = 0;
+                if (ei_get_type(buf, &i, &type, &size) != 0 || type != ERL_BINARY_EXT || size != 16 ||
+                    ei_decode_binary(buf, &i, md5, &got) != 0 || got != 16) {
+                    snprintf(why, whylen, "module item %d: expected a 16-byte md5", k);
+                    return WR_EPROTO;
+                }
+                for (int b = 0; b < 16; b++)
+                    snprintf(hex + 2 * b, 3, "%02x", md5[b]);
+                v = hex;
+                vl = 32;
+            } else if ((vl = get_bin(buf, &i, val, WR_CENSUS_VALUE_MAX - 1)) < 0) {
+                snprintf(why, whylen, "application item %d: expected {App, Vsn} binaries", k);
+                return WR_EPROTO;
+            }
+            if (cn->n >= LEAF_CENSUS_ITEMS_MAX)
+                continue;                      /* over the cap: counted by the caller */
+            if (append(cn, &cap, kind, name, (size_t)nl, v, (size_t)vl) != 0) {
+                snprintf(why, whylen, "out of memory");
+                return WR_ENOMEM;
+            }
+        }
+        if (len > 0 && ei_skip_term(buf, &i) != 0) {     /* the list's tail ([]) */
+            snprintf(why, whylen, "improper list");
+            return WR_EPROTO;
+        }
+    }
+    snprintf(cn->release, sizeof cn->release, "%s", rel);
+    cn->hash = fnv(fnv(1469598103934665603ull, cn->release, strlen(cn->release)), cn->items, cn->len) | 1;
+    return 0;
+}
+
+int leaf_census_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int ri)
+{
+    struct leaf_census *c = lf->census;
+    if (!c || n->idx >= c->n)
+        return 0;
+    cnode_t *cn = &c->nodes[n->idx];
+    if (!cn->live || ref->len != cn->ref.len || ref->len < 1 || ref->len > 5 ||
+        memcmp(ref->n, cn->ref.n, sizeof ref->n[0] * (size_t)ref->len) != 0)
+        return 0;
+    cn->live = 0;
+    n->last_reply_mono = wr_mono_ms();
+    char why[160];
+    if (parse(lf->rx.buff, ri, cn, why, sizeof why) != 0) {
+        c->errors++;
+        cn->hash = 0;
+        cn->unsupported = 1;                   /* an old agent, or a bad answer: not again this UP period */
+        c->unsupported++;
+        WR_DEBUG("node %s: warren_agent:census(): %s", n->name, why);
+        return 1;
+    }
+    c->answered++;
+    return 1;
+}
+
+/* ---- the summary and its alarms ---------------------------------------------------- */
+
+static int emit(void *ud, const char *scope, const char *type, const char *resource, int sev,
+                const char *text)
+{
+    leaf_t *lf = ud;
+    static wr_event_t ev;    /* large (the notification part): one, reused; loop thread only */
+    memset(&ev.id, 0, sizeof ev.id);
+    ev.kind = WR_MSG_ALARM;
+    int rc = wr_alarm_event_set(&ev.alarm, scope, type, resource, sev, text, wr_wall_ms(), lf->cfg.id);
+    if (rc == 0)
+        rc = leaf_events_push(lf, &ev);
+    if (rc)
+        return rc;
+    if (sev)
+        lf->census->raised_n++;
+    else
+        lf->census->cleared_n++;
+    WR_INFO("alarm %s %s %s %s: %s", sev ? wr_alarm_severity_name(sev) : "clear", scope, type,
+            resource, text);
+    return 0;
+}
+
+static void rebuild(leaf_t *lf, struct leaf_census *c)
+{
+    wr_census_reset(c->sum);
+    for (size_t i = 0; i < c->n && i < lf->n_nodes; i++) {
+        const cnode_t *cn = &c->nodes[i];
+        const leaf_node_t *n = &lf->nodes[i];
+        if (!cn->hash || !n->owned || n->state != WR_NODE_UP || cn->epoch != n->since_ms)
+            continue;
+        if (wr_census_add_node(c->sum, cn->release, n->name) != 0)
+            continue;
+        for (const char *p = cn->items, *end = cn->items + cn->len; p < end;) {
+            int kind = p[0];
+            const char *name = p + 1;
+            const char *val = name + strlen(name) + 1;
+            p = val + strlen(val) + 1;
+            wr_census_add_item(c->sum, cn->release, kind, name, val, n->name);
+        }
+    }
+    void *blob = NULL;
+    size_t len = 0;
+    if (wr_census_encode(c->sum, &blob, &len) != 0) {
+        WR_WARN("census: encoding the summary failed (out of memory)");
+        return;
+    }
+    free(c->blob);
+    c->blob = blob;
+    c->blob_len = len;
+    c->blob_hash = fnv(1469598103934665603ull, blob, len);
+    c->rebuilt++;
+}
+
+void leaf_census_fill(leaf_t *lf, wr_state_msg_t *msg, int snapshot)
+{
+    struct leaf_census *c = lf->census;
+    if (!c)
+        return;
+    uint64_t sig = 0;
+    for (size_t i = 0; i < c->n && i < lf->n_nodes; i++) {
+        const cnode_t *cn = &c->nodes[i];
+        const leaf_node_t *n = &lf->nodes[i];
+        if (cn->hash && n->owned && n->state == WR_NODE_UP && cn->epoch == n->since_ms)
+            sig += fnv(cn->hash, &i, sizeof i);
+    }
+    if (sig != c->sig || !c->blob) {
+        c->sig = sig;
+        rebuild(lf, c);
+        c->retry = 1;
+    }
+    if (c->retry)
+        c->retry = wr_census_reconcile(c->raised, c->sum, WR_SEV_MAJOR, emit, lf) != 0;
+    if (!c->blob)
+        return;
+    if (snapshot || c->blob_hash != c->sent_hash || ++c->frames >= LEAF_CENSUS_RESEND) {
+        msg->census = c->blob;
+        msg->census_len = c->blob_len;
+        c->sent_hash = c->blob_hash;
+        c->frames = 0;
+        c->sent++;
+    }
+}
+
+void leaf_census_fini(leaf_t *lf)
+{
+    struct leaf_census *c = lf->census;
+    if (!c)
+        return;
+    wr_census_stats_t st;
+    wr_census_stats(c->sum, &st);
+    WR_INFO("census: asked=%llu answered=%llu errors=%llu rebuilt=%llu sent=%llu raised=%llu "
+            "cleared=%llu releases=%zu items=%zu dropped=%llu",
+            (unsigned long long)c->asked, (unsigned long long)c->answered,
+            (unsigned long long)c->errors, (unsigned long long)c->rebuilt,
+            (unsigned long long)c->sent, (unsigned long long)c->raised_n,
+            (unsigned long long)c->cleared_n, st.releases, st.entries,
+            (unsigned long long)st.dropped);
+    for (size_t i = 0; i < c->n; i++)
+        free(c->nodes[i].items);
+    free(c->nodes);
+    free(c->blob);
+    wr_census_destroy(&c->sum);
+    wr_census_raised_destroy(&c->raised);
+    free(c);
+    lf->census = NULL;
+}

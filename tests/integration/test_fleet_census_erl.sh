@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# test_fleet_census_erl: module_clash on real BEAM nodes (docs/ALARMS.md "Fleet checks").
+# Two real erl nodes of the same release (the boot script's, Erlang/OTP-NN) both load wf_mod
+# (version 1) -> warren-leaf (with the agent) -> warren-root. Loading another version of
+# wf_mod on one node (a hot fix by hand) raises module_clash at the root, naming wf_mod and
+# both nodes, raised by the leaf (the lowest tier that sees both); loading version 1 back
+# clears it. The time from the load to the root is logged. Ports 28000-28299, nodes wf_*.
+source "$(dirname "$0")/lib.sh"
+
+AGENT_DIR=$(cd "$WARREN_BIN/../agent" 2>/dev/null && pwd) || fail "no agent dir beside $WARREN_BIN (build the agent target)"
+[ -f "$AGENT_DIR/warren_agent.beam" ] || fail "no $AGENT_DIR/warren_agent.beam"
+
+COOKIE="warrentest$$"
+echo "$COOKIE" > "$WORK/cookie"
+chmod 400 "$WORK/cookie"
+A="wf_a$$"; B="wf_b$$"
+NA="$A@$SHORT_HOST"; NB="$B@$SHORT_HOST"
+BASE=$(( 28000 + ($$ % 100) * 3 ))
+ROUTER_PORT=$BASE; HTTP_PORT=$((BASE + 1))
+ROOT_URL="http://127.0.0.1:$HTTP_PORT"
+
+mkdir -p "$WORK/v1" "$WORK/v2"
+printf -- '-module(wf_mod).\n-export([f/0]).\nf() -> 1.\n' > "$WORK/v1/wf_mod.erl"
+printf -- '-module(wf_mod).\n-export([f/0]).\nf() -> 2.\n' > "$WORK/v2/wf_mod.erl"
+erlc -o "$WORK/v1" "$WORK/v1/wf_mod.erl" && erlc -o "$WORK/v2" "$WORK/v2/wf_mod.erl" || fail "erlc failed"
+
+for n in "$A" "$B"; do
+  erl -sname "$n" -setcookie "$COOKIE" -noshell -noinput -pa "$WORK/v1" -eval 'code:ensure_loaded(wf_mod).' \
+    >>"$WORK/erl-$n.log" 2>&1 &
+  PIDS+=($!)
+done
+wait_until 30 "erl nodes registered in epmd" bash -c "epmd -names | grep -q '^name $A ' && epmd -names | grep -q '^name $B '"
+
+cat > "$WORK/root.conf" <<CONF
+root = { id = "root-wf"; bind = "tcp://127.0.0.1:$ROUTER_PORT";
+         http = { listen = "127.0.0.1"; port = $HTTP_PORT; };
+         interval = 1.0; query_timeout = 5.0; store = { path = "$WORK/root-data"; }; };
+CONF
+cat > "$WORK/leaf.conf" <<CONF
+leaf = { id = "leaf-wf"; cookie_file = "$WORK/cookie"; interval = 1.0; down_after = 3;
+         reconnect_max = 1.0; agent_dir = "$AGENT_DIR";
+         parents = ["tcp://127.0.0.1:$ROUTER_PORT"];
+         store = { path = "$WORK/leaf-data"; map_size_mb = 64; };
+         nodes = ( { name = "$NA"; }, { name = "$NB"; } ); };
+CONF
+for d in root leaf; do
+  "$WARREN_BIN/warren-$d" --config "$WORK/$d.conf" --check-config >/dev/null || fail "$d.conf rejected"
+done
+start_bg root "$WARREN_BIN/warren-root" --config "$WORK/root.conf"
+start_bg leaf "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"
+wait_until 30 "both nodes up at the root" ctl_jq '[.nodes[] | select(.state == "up")] | length == 2' nodes
+
+# load_v DIR NODE: purges and loads wf_mod from DIR on NODE
+load_v() {
+  erl_rpc "$2" "$COOKIE" erlang apply "[fun() -> code:purge(wf_mod), code:load_abs(\"$1/wf_mod\") end, []]"
+}
+clash() {
+  ctl alarms --type module_clash | jq -e --arg a "$NA" --arg b "$NB" \
+    '[.alarms[] | select(.resource == "wf_mod" and (.text | contains($a)) and (.text | contains($b)))] | .[0] // empty'
+}
+no_clash() { ctl alarms --type module_clash | jq -e '[.alarms[] | select(.resource == "wf_mod")] | length == 0'; }
+wait_until 15 "the agent census answered on both nodes" bash -c \
+  "erl -sname wf_probe$$ -setcookie $COOKIE -hidden -noshell -noinput -eval \"R = rpc:call('$NB', warren_agent, census, [], 5000), io:format(\\\"~p~n\\\", [element(1, R)]), halt().\" 2>/dev/null | grep -q warren_census"
+no_clash >/dev/null || fail "module_clash before any hot load: $(ctl alarms --type module_clash)"
+
+load_v "$WORK/v2" "$NB" | grep -q "module,wf_mod" || fail "loading v2 on $NB failed"
+t0=$(date +%s%N)
+wait_until 30 "module_clash wf_mod naming both nodes at the root" clash
+a=$(clash)
+echo "$a" | jq -e '.severity == "major" and .origin == "leaf-wf" and (.scope | startswith("Erlang/OTP"))' >/dev/null \
+  || fail "unexpected alarm: $a"
+log "module_clash at the root $(( ($(date +%s%N) - t0) / 1000000 )) ms after the load: $(echo "$a" | jq -c '{scope, text}')"
+
+load_v "$WORK/v1" "$NB" | grep -q "module,wf_mod" || fail "loading v1 back on $NB failed"
+t0=$(date +%s%N)
+wait_until 30 "module_clash wf_mod cleared at the root" no_clash
+log "cleared at the root $(( ($(date +%s%N) - t0) / 1000000 )) ms after loading v1 back"
+log "PASS"
