@@ -92,8 +92,34 @@ typedef struct {
 
 typedef struct leaf leaf_t;
 
+/* The numbers of a ref we made: enough to match a reply from the node we sent it to. An
+ * erlang_ref also carries a 1 KB node-name buffer; keeping 14 of them per node made every
+ * leaf_node_t 20 kB (and a takeover group keeps a leaf_node_t for every node of the group). */
 typedef struct {
-    erlang_ref ref;
+    unsigned int n[5];
+    int          len;
+} leaf_ref_t;
+
+static inline void leaf_ref_keep(leaf_ref_t *k, const erlang_ref *r)
+{
+    k->len = r->len;
+    for (int i = 0; i < 5; i++)
+        k->n[i] = r->n[i];
+}
+
+/* 1 if r is the ref kept in k. */
+static inline int leaf_ref_match(const leaf_ref_t *k, const erlang_ref *r)
+{
+    if (k->len != r->len || k->len < 1 || k->len > 5)
+        return 0;
+    for (int i = 0; i < k->len; i++)
+        if (k->n[i] != r->n[i])
+            return 0;
+    return 1;
+}
+
+typedef struct {
+    leaf_ref_t ref;
     int        live;                  /* waiting for the reply */
 } leaf_inflight_t;
 

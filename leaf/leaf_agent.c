@@ -173,7 +173,8 @@ static int encode_agent_call(leaf_t *lf, int what, const erlang_ref *ref)
 static int send_agent_call(leaf_t *lf, leaf_node_t *n, int what)
 {
     leaf_inflight_t *f = &n->agent_call;
-    if (ei_make_ref(&lf->ec, &f->ref) < 0 || encode_agent_call(lf, what, &f->ref) != 0) {
+    erlang_ref ref;
+    if (ei_make_ref(&lf->ec, &ref) < 0 || encode_agent_call(lf, what, &ref) != 0) {
         WR_WARN("node %s: cannot build an agent call", n->name);
         f->live = 0;
         return 0;
@@ -185,6 +186,7 @@ static int send_agent_call(leaf_t *lf, leaf_node_t *n, int what)
         leaf_node_lost(lf, n, why);
         return -1;
     }
+    leaf_ref_keep(&f->ref, &ref);
     f->live = 1;
     return 0;
 }
@@ -242,16 +244,6 @@ int leaf_agent_tick(leaf_t *lf, leaf_node_t *n, int64_t now_wall)
 }
 
 /* ---- replies ---------------------------------------------------------------------------- */
-
-static int ref_same(const erlang_ref *a, const erlang_ref *b)
-{
-    if (a->len != b->len || a->len < 1 || a->len > 5)
-        return 0;
-    for (int i = 0; i < a->len; i++)
-        if (a->n[i] != b->n[i])
-            return 0;
-    return 1;
-}
 
 /* The reply term at index, printed into why (truncated). */
 static void describe(const char *buf, int index, char *why, size_t whylen)
@@ -340,7 +332,7 @@ int leaf_agent_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int r
 {
     if (leaf_census_on_reply(lf, n, ref, ri))   /* the census call (leaf_census.c) */
         return 1;
-    if (!n->agent_call.live || !ref_same(&n->agent_call.ref, ref))
+    if (!n->agent_call.live || !leaf_ref_match(&n->agent_call.ref, ref))
         return 0;
     n->agent_call.live = 0;
     n->last_reply_mono = wr_mono_ms();

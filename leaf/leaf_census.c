@@ -14,7 +14,7 @@
 #include "wr_time.h"
 
 typedef struct {
-    erlang_ref ref;
+    leaf_ref_t ref;
     int        live;
     int64_t    epoch;          /* since_ms of the UP period the call / census belongs to */
     int        ticks;          /* intervals until the next call */
@@ -106,8 +106,10 @@ int leaf_census_tick(leaf_t *lf, leaf_node_t *n)
     if (cn->unsupported || cn->ticks-- > 0)
         return 0;
     cn->ticks = LEAF_CENSUS_EVERY - 1;
-    if (ei_make_ref(&lf->ec, &cn->ref) < 0 || encode_call(lf, &cn->ref) != 0)
+    erlang_ref ref;
+    if (ei_make_ref(&lf->ec, &ref) < 0 || encode_call(lf, &ref) != 0)
         return 0;
+    leaf_ref_keep(&cn->ref, &ref);
     if (leaf_beam_send_rex(lf, n) != 0) {
         char why[128];
         snprintf(why, sizeof why, "send failed (%s)", erl_errno ? strerror(erl_errno) : "closed");
@@ -233,8 +235,7 @@ int leaf_census_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int 
     if (!c || n->idx >= c->n)
         return 0;
     cnode_t *cn = &c->nodes[n->idx];
-    if (!cn->live || ref->len != cn->ref.len || ref->len < 1 || ref->len > 5 ||
-        memcmp(ref->n, cn->ref.n, sizeof ref->n[0] * (size_t)ref->len) != 0)
+    if (!cn->live || !leaf_ref_match(&cn->ref, ref))
         return 0;
     cn->live = 0;
     n->last_reply_mono = wr_mono_ms();

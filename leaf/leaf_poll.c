@@ -82,7 +82,8 @@ static void send_calls(leaf_t *lf, leaf_node_t *n, int64_t now_wall)
         leaf_inflight_t *f = &n->inflight[c];
         if (f->live)
             lf->calls_unanswered++;   /* previous round unanswered: its ref is replaced */
-        if (ei_make_ref(&lf->ec, &f->ref) < 0 || encode_call(lf, &calls[c], &f->ref) != 0) {
+        erlang_ref ref;
+        if (ei_make_ref(&lf->ec, &ref) < 0 || encode_call(lf, &calls[c], &ref) != 0) {
             WR_WARN("node %s: cannot build call %s:%s", n->name, calls[c].mod, calls[c].fun);
             continue;
         }
@@ -92,6 +93,7 @@ static void send_calls(leaf_t *lf, leaf_node_t *n, int64_t now_wall)
             leaf_node_lost(lf, n, why);
             return;
         }
+        leaf_ref_keep(&f->ref, &ref);
         f->live = 1;
     }
 }
@@ -146,16 +148,6 @@ void leaf_poll_tick(leaf_t *lf)
     }
 }
 
-static int ref_equal(const erlang_ref *a, const erlang_ref *b)
-{
-    if (a->len != b->len || a->len < 1 || a->len > 5)
-        return 0;
-    for (int i = 0; i < a->len; i++)
-        if (a->n[i] != b->n[i])
-            return 0;
-    return 1;
-}
-
 void leaf_poll_on_message(leaf_t *lf, leaf_node_t *n)
 {
     char why[256];
@@ -169,7 +161,7 @@ void leaf_poll_on_message(leaf_t *lf, leaf_node_t *n)
     }
     int c;
     for (c = 0; c < LEAF_CALLS; c++)
-        if (n->inflight[c].live && ref_equal(&n->inflight[c].ref, &ref))
+        if (n->inflight[c].live && leaf_ref_match(&n->inflight[c].ref, &ref))
             break;
     if (c == LEAF_CALLS && leaf_agent_on_reply(lf, n, &ref, ri))
         return;
