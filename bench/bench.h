@@ -71,6 +71,10 @@ void bench_procs_free(bench_procs_t *p);
 /* Reads one process: utime+stime ticks, VmRSS kB, start time. Returns 0, or WR_ENOTFOUND
  * when it is gone or a zombie. */
 int bench_proc_read(int pid, unsigned long long *ticks, long *rss_kb, unsigned long long *start_time);
+/* Proportional set size (Pss of /proc/PID/smaps_rollup) in kB: each shared page (the
+ * libraries every process of the fabric maps) counted once across its sharers. Returns 0 or
+ * WR_ENOTFOUND. */
+int bench_proc_pss(int pid, long *pss_kb);
 /* VmRSS split: anonymous kB (heap, stacks) and file-backed + shared kB (mapped files such as
  * LMDB's pages, which the kernel may reclaim). Returns 0 or WR_ENOTFOUND. */
 int bench_proc_rss_split(int pid, long *anon_kb, long *file_kb);
@@ -82,10 +86,19 @@ typedef struct {
     long    rss_kb[BENCH_GROUPS];
     long    rss_anon_kb[BENCH_GROUPS];   /* RssAnon */
     long    rss_file_kb[BENCH_GROUPS];   /* RssFile + RssShmem */
+    long    pss_kb[BENCH_GROUPS];        /* Pss: shared pages divided among their sharers */
     long    alive[BENCH_GROUPS];
     double  samples_per_s;           /* from /api/v1/status; < 0 when the root did not answer */
     long    nodes_up;                /* -1 when the root did not answer */
 } bench_sample_t;
+
+/* Link traffic per tier kind (bench_links.c), from the root's /api/v1/tree. */
+typedef struct {
+    int    ok;                                 /* fetched */
+    long   tiers[BENCH_GROUPS];                /* live tiers of each kind (LEAF, RELAY, ROOT) */
+    double frames_in[BENCH_GROUPS], frames_out[BENCH_GROUPS];
+    double bytes_in[BENCH_GROUPS], bytes_out[BENCH_GROUPS];
+} bench_links_t;
 
 /* Samples every process: fills s (t_ms left to the caller) with the CPU used since the
  * previous call over dt_s seconds (first call: pass dt_s <= 0, CPU is 0) and marks processes
@@ -138,6 +151,8 @@ typedef struct {
     int     detected;
     int64_t seen_wall_ms;          /* the first poll that showed the alarm at the root */
     int64_t raised_ms;             /* the alarm's raised_ms (the leaf's raise time); -1 unknown */
+    int64_t root_recv_ms;          /* the root's receipt of that raise (alarm history received_ms);
+                                    * 0: unknown (a root without it: seen_wall_ms is used) */
 } bench_fault_t;
 
 typedef struct {
@@ -184,6 +199,8 @@ typedef struct {
     long    rss_max_kb[BENCH_GROUPS];
     long    rss_anon_max_kb[BENCH_GROUPS];
     long    rss_file_max_kb[BENCH_GROUPS];
+    long    pss_max_kb[BENCH_GROUPS];
+    bench_links_t links;                 /* link traffic at the end of the window */
     double  samples_per_s_mean;    /* -1: never answered */
     double  samples_per_s_end;     /* last answer in the window; -1: none */
     long    nodes_up_end;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
+#include "bench_links.h"
 #include "wr_error.h"
 #include "wr_time.h"
 
@@ -342,12 +343,17 @@ static int steady(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char 
                 r->rss_anon_max_kb[g] = s->rss_anon_kb[g];
             if (s->rss_file_kb[g] > r->rss_file_max_kb[g])
                 r->rss_file_max_kb[g] = s->rss_file_kb[g];
+            if (s->pss_kb[g] > r->pss_max_kb[g])
+                r->pss_max_kb[g] = s->pss_kb[g];
             n++;
         }
         r->rss_mean_kb[g] = n ? sum / (double)n : 0;
         r->rss_max_kb[g] = max;
     }
     r->samples_per_s_mean = sps_n ? sps_sum / (double)sps_n : -1;
+    char lerr[256];
+    if (bench_links_fetch(h, &r->links, lerr, sizeof lerr) != 0)
+        say(progress, "antfarm: link traffic not measured: %s", lerr);
     bench_http_destroy(&h);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "bench.h"
+#include "wr_cli.h"
 #include "wr_error.h"
 
 static void usage(FILE *out)
@@ -38,28 +39,20 @@ static void usage(FILE *out)
 
 static int num(const char *opt, const char *s, double min, double max, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || end == s || !(v >= min && v <= max)) {
-        fprintf(stderr, "warren-bench relay-ceiling: %s: expected a number in %g..%g, got '%s'\n", opt, min, max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    char err[WR_CLI_ERR_MAX];
+    if (wr_cli_double(opt, s, min, max, out, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "warren-bench relay-ceiling: %s\n", err);
+    return -1;
 }
 
 static int inum(const char *opt, const char *s, long min, long max, long *out)
 {
-    double v;
-    if (num(opt, s, (double)min, (double)max, &v) != 0)
-        return -1;
-    if (v != floor(v)) {
-        fprintf(stderr, "warren-bench relay-ceiling: %s: expected an integer, got '%s'\n", opt, s);
-        return -1;
-    }
-    *out = (long)v;
-    return 0;
+    char err[WR_CLI_ERR_MAX];
+    if (wr_cli_long(opt, s, min, max, out, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "warren-bench relay-ceiling: %s\n", err);
+    return -1;
 }
 
 static int parse(int argc, char **argv, bench_ceiling_opts_t *o, char *out, size_t outlen)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
+#include "wr_cli.h"
 #include "wr_error.h"
 
 int bench_ceiling_main(int argc, char **argv);
@@ -63,28 +64,20 @@ static void antfarm_usage(FILE *out)
 
 static int parse_long(const char *opt, const char *s, long min, long max, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < min || v > max) {
-        fprintf(stderr, "warren-bench antfarm: %s: expected an integer in %ld..%ld, got '%s'\n", opt, min, max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    char err[WR_CLI_ERR_MAX];
+    if (wr_cli_long(opt, s, min, max, out, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "warren-bench antfarm: %s\n", err);
+    return -1;
 }
 
 static int parse_double(const char *opt, const char *s, double min, double max, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || end == s || !(v >= min && v <= max)) {
-        fprintf(stderr, "warren-bench antfarm: %s: expected a number in %g..%g, got '%s'\n", opt, min, max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    char err[WR_CLI_ERR_MAX];
+    if (wr_cli_double(opt, s, min, max, out, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "warren-bench antfarm: %s\n", err);
+    return -1;
 }
 
 static void put(char *out, size_t outlen, size_t *len, const char *s)

@@ -110,6 +110,24 @@ int bench_proc_read(int pid, unsigned long long *ticks, long *rss_kb, unsigned l
     return 0;
 }
 
+int bench_proc_pss(int pid, long *pss_kb)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return WR_ENOTFOUND;
+    long pss = -1;
+    while (pss < 0 && fgets(line, sizeof line, f))
+        if (strncmp(line, "Pss:", 4) == 0)
+            pss = strtol(line + 4, NULL, 10);
+    fclose(f);
+    if (pss < 0)
+        return WR_ENOTFOUND;
+    *pss_kb = pss;
+    return 0;
+}
+
 int bench_proc_rss_split(int pid, long *anon_kb, long *file_kb)
 {
     char path[64], line[256];
@@ -142,6 +160,7 @@ int bench_procs_sample(bench_procs_t *p, double dt_s, int64_t now_ms, bench_samp
     memset(s->rss_kb, 0, sizeof s->rss_kb);
     memset(s->rss_anon_kb, 0, sizeof s->rss_anon_kb);
     memset(s->rss_file_kb, 0, sizeof s->rss_file_kb);
+    memset(s->pss_kb, 0, sizeof s->pss_kb);
     memset(s->alive, 0, sizeof s->alive);
     int died = 0;
     for (size_t i = 0; i < p->n; i++) {
@@ -168,6 +187,9 @@ int bench_procs_sample(bench_procs_t *p, double dt_s, int64_t now_ms, bench_samp
         long anon = 0, file = 0;
         if (bench_proc_rss_split(q->pid, &anon, &file) != 0)
             anon = file = 0;
+        long pss = 0;
+        if (bench_proc_pss(q->pid, &pss) != 0)
+            pss = rss;                     /* no smaps_rollup (old kernel): RSS bounds it */
         int groups[2] = {q->kind, q->kind == BENCH_EMULATOR ? -1 : BENCH_FABRIC};
         for (int g = 0; g < 2; g++) {
             if (groups[g] < 0)
@@ -176,6 +198,7 @@ int bench_procs_sample(bench_procs_t *p, double dt_s, int64_t now_ms, bench_samp
             s->rss_kb[groups[g]] += rss;
             s->rss_anon_kb[groups[g]] += anon;
             s->rss_file_kb[groups[g]] += file;
+            s->pss_kb[groups[g]] += pss;
             s->alive[groups[g]]++;
         }
     }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bench_prom.h"
+#include "wr_cli.h"
 #include "wr_error.h"
 
 static json_t *num_or_null(double v)
@@ -140,15 +141,11 @@ static void usage(FILE *out)
 
 static int num(const char *opt, const char *s, double lo, double hi, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "warren-bench prometheus-vs-warren: %s: expected a number in %g..%g, got '%s'\n", opt, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    char err[WR_CLI_ERR_MAX];
+    if (wr_cli_double(opt, s, lo, hi, out, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "warren-bench prometheus-vs-warren: %s\n", err);
+    return -1;
 }
 
 static void progress(const char *line)

@@ -94,11 +94,12 @@ static void targets(const bench_antfarm_t *r, target_t t[T_COUNT])
         t[T_LATENCY].value = prop.p99;
         t[T_LATENCY].status = prop.p99 < 50 ? "met" : "missed";
         if (prop.p99 < 50)
-            snprintf(t[T_LATENCY].note, sizeof t[0].note, "%zu alarms of injected faults; raise time is the "
-                     "leaf's poll-round timestamp", prop.n);
+            snprintf(t[T_LATENCY].note, sizeof t[0].note, "%zu alarms of injected faults; from the leaf's "
+                     "evaluation to the root's receipt", prop.n);
         else
-            snprintf(t[T_LATENCY].note, sizeof t[0].note, "by %.0f ms over %zu alarms; raise time is the leaf's "
-                     "poll-round timestamp (it includes the rest of the round at the leaf)", prop.p99 - 50, prop.n);
+            snprintf(t[T_LATENCY].note, sizeof t[0].note, "by %.0f ms over %zu alarms; from the leaf's "
+                     "evaluation to the root's receipt (a synced commit at the leaf and at each relay)",
+                     prop.p99 - 50, prop.n);
     }
     t[T_PROM] = (target_t){"vs_prometheus", "CPU and memory compared with Prometheus, same fleet and interval",
                            ">= 10x less", "not measured", NAN, "ratio", ""};

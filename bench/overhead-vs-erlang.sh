@@ -38,7 +38,7 @@ trap cleanup EXIT
 COOKIE=overheadcookie
 echo "$COOKIE" > "$WORK/cookie"
 
-ticks() { awk '{ s = $0; sub(/^[^)]*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$1/stat"; }
+ticks() { awk '{ s = $0; sub(/^[^)]*\) /, "", s); split(s, f, " "); print f[12] + f[13], f[12], f[13] }' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 wait_file() {   # wait_file FILE SECONDS: a condition with a deadline
   local i=0
@@ -58,11 +58,12 @@ echo "== $NODES emulated nodes listening" >&2
 measure() {   # measure PID LABEL: warm-up of 3 intervals, then the window
   local pid=$1
   sleep "$(echo "$INTERVAL * 3" | bc)"       # warm-up: connect, load the agent (not measured)
-  local t0; t0=$(ticks "$pid")
+  local t0 u0 s0 t1 u1 s1
+  read -r t0 u0 s0 < <(ticks "$pid")
   sleep "$WINDOW"                              # the measurement window itself
-  local t1; t1=$(ticks "$pid")
+  read -r t1 u1 s1 < <(ticks "$pid")
   kill -0 "$pid" 2>/dev/null || { echo "overhead-vs-erlang: $2 died during the window" >&2; exit 1; }
-  echo "$((t1 - t0)) $(rss_kb "$pid")"
+  echo "$((t1 - t0)) $(rss_kb "$pid") $((u1 - u0)) $((s1 - s0))"
 }
 
 # 2. warren-leaf
@@ -79,7 +80,7 @@ EOF
 LEAF=$!
 PIDS+=("$LEAF")
 echo "== warren-leaf polling every ${INTERVAL}s; measuring ${WINDOW}s" >&2
-read -r leaf_ticks leaf_rss < <(measure "$LEAF" warren-leaf)
+read -r leaf_ticks leaf_rss leaf_u leaf_s < <(measure "$LEAF" warren-leaf)
 kill "$LEAF"; wait "$LEAF" 2>/dev/null || true
 
 # 3. the Erlang reference collector
@@ -120,7 +121,7 @@ PIDS+=("$REF")
 sleep 1
 BEAM=$(pgrep -P "$REF" beam.smp || echo "$REF")   # erl may exec beam.smp in place
 echo "== Erlang reference collector polling every ${INTERVAL}s; measuring ${WINDOW}s" >&2
-read -r ref_ticks ref_rss < <(measure "$BEAM" reference)
+read -r ref_ticks ref_rss ref_u ref_s < <(measure "$BEAM" reference)
 kill "$REF" 2>/dev/null || true
 # Both really collected: the emulator counts the agent calls it answered (logged when it stops).
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
@@ -131,12 +132,13 @@ min_collects=$(echo "2 * $NODES * $WINDOW / $INTERVAL * 0.9 / 1" | bc)
   exit 1; }
 
 polls=$(echo "$NODES * $WINDOW / $INTERVAL" | bc -l)
-awk -v lt="$leaf_ticks" -v rt="$ref_ticks" -v lr="$leaf_rss" -v rr="$ref_rss" -v hz="$HZ" \
+awk -v lt="$leaf_ticks" -v rt="$ref_ticks" -v lu="$leaf_u" -v ls="$leaf_s" -v ru="$ref_u" -v rs="$ref_s" -v lr="$leaf_rss" -v rr="$ref_rss" -v hz="$HZ" \
     -v polls="$polls" -v n="$NODES" -v w="$WINDOW" -v i="$INTERVAL" -v c="$collects" 'BEGIN {
   lus = lt / hz * 1e6 / polls; rus = rt / hz * 1e6 / polls;
   printf "nodes: %d emulated (answering warren_agent:collect/1), interval %gs, window %gs, %d node-polls each (%d collect calls answered in all)\n\n", n, i, w, polls, c;
-  printf "| collector | CPU per node-poll (us) | CPU (cores) | RSS (MB) | RSS per node (kB) |\n|---|---|---|---|---|\n";
-  printf "| warren-leaf | %.1f | %.4f | %.1f | %.1f |\n", lus, lt / hz / w, lr / 1024, lr / n;
-  printf "| Erlang reference (rex, parallel) | %.1f | %.4f | %.1f | %.1f |\n", rus, rt / hz / w, rr / 1024, rr / n;
-  printf "| **ratio reference / leaf** | **%.1fx** | | **%.1fx** | |\n", (lus > 0 ? rus / lus : 0), (lr > 0 ? rr / lr : 0);
+  k = 1e6 / hz / polls;
+  printf "| collector | CPU per node-poll (us) | user / sys (us) | CPU (cores) | RSS (MB) | RSS per node (kB) |\n|---|---|---|---|---|---|\n";
+  printf "| warren-leaf | %.1f | %.1f / %.1f | %.4f | %.1f | %.1f |\n", lus, lu * k, ls * k, lt / hz / w, lr / 1024, lr / n;
+  printf "| Erlang reference (rex, parallel) | %.1f | %.1f / %.1f | %.4f | %.1f | %.1f |\n", rus, ru * k, rs * k, rt / hz / w, rr / 1024, rr / n;
+  printf "| **ratio reference / leaf** | **%.1fx** | | | | **%.1fx** |\n", (lus > 0 ? rus / lus : 0), (lr > 0 ? rr / lr : 0);
 }'

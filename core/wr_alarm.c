@@ -28,7 +28,13 @@ struct scope {
     int      suppressed;
 };
 
+typedef struct {
+    uint64_t hash;                 /* of the cleared key; 0: empty */
+    int64_t  at_ms;                /* the clear's time */
+} tomb_t;
+
 struct wr_alarm_table {
+    tomb_t            tombs[WR_ALARM_TOMBS];   /* direct-mapped by key hash */
     anode_t         **abuckets;
     size_t            acap;        /* power of two */
     scope_t         **sbuckets;
@@ -66,8 +72,8 @@ int wr_alarm_severity_parse(const char *s, int *sev)
 
 const char *wr_alarm_change_name(int change)
 {
-    static const char *const names[] = {"noop", "new", "updated", "cleared", "stale"};
-    return change >= 0 && change <= WR_ALARM_STALE ? names[change] : "?";
+    static const char *const names[] = {"noop", "new", "updated", "cleared", "stale", "late"};
+    return change >= 0 && change <= WR_ALARM_LATE ? names[change] : "?";
 }
 
 /* ---- keys and events ------------------------------------------------------------------- */
@@ -402,6 +408,36 @@ static int raise_new(wr_alarm_table_t *t, const wr_alarm_event_t *ev, uint64_t h
     return 0;
 }
 
+static void tomb_put(wr_alarm_table_t *t, uint64_t h, int64_t at_ms)
+{
+    tomb_t *tb = &t->tombs[h & (WR_ALARM_TOMBS - 1)];
+    if (tb->hash != (h | 1) || at_ms > tb->at_ms) {
+        tb->hash = h | 1;          /* never 0 */
+        tb->at_ms = at_ms;
+    }
+}
+
+/* The time key h was last cleared (remembered), or INT64_MIN. */
+static int64_t tomb_at(const wr_alarm_table_t *t, uint64_t h)
+{
+    const tomb_t *tb = &t->tombs[h & (WR_ALARM_TOMBS - 1)];
+    return tb->hash == (h | 1) ? tb->at_ms : INT64_MIN;
+}
+
+/* The state an event describes by itself (a key that is not active). */
+static void event_state(const wr_alarm_event_t *ev, int64_t raised_ms, wr_alarm_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->key = ev->key;
+    out->severity = ev->severity;
+    memcpy(out->text, ev->text, sizeof out->text);
+    memcpy(out->origin, ev->origin, sizeof out->origin);
+    out->raised_ms = raised_ms;
+    out->changed_ms = ev->at_ms;
+    out->cleared_ms = ev->severity == WR_SEV_CLEARED ? ev->at_ms : 0;
+    out->count = 1;
+}
+
 int wr_alarm_table_apply(wr_alarm_table_t *t, const wr_alarm_event_t *ev, int *change,
                          wr_alarm_t *out)
 {
@@ -411,8 +447,22 @@ int wr_alarm_table_apply(wr_alarm_table_t *t, const wr_alarm_event_t *ev, int *c
     uint64_t h = key_hash(&ev->key);
     anode_t *n = find(t, &ev->key, h);
     if (!n) {
-        if (ev->severity == WR_SEV_CLEARED)
-            return 0;   /* clearing what is not active */
+        int64_t cleared_at = tomb_at(t, h);
+        if (ev->severity == WR_SEV_CLEARED) {
+            if (cleared_at >= ev->at_ms)
+                return 0;          /* this clear again (or an older one) */
+            tomb_put(t, h, ev->at_ms);   /* its raise may still come, late */
+            if (out)
+                event_state(ev, 0, out);
+            *change = WR_ALARM_CLEARED;
+            return 0;
+        }
+        if (cleared_at >= ev->at_ms) {   /* raised before a clear we already have */
+            if (out)
+                event_state(ev, ev->at_ms, out);
+            *change = WR_ALARM_LATE;
+            return 0;
+        }
         int rc = raise_new(t, ev, h, out);
         if (rc == 0)
             *change = WR_ALARM_NEW;
@@ -430,6 +480,7 @@ int wr_alarm_table_apply(wr_alarm_table_t *t, const wr_alarm_event_t *ev, int *c
             memcpy(out->origin, ev->origin, sizeof out->origin);
         }
         remove_node(t, n);
+        tomb_put(t, h, ev->at_ms);
         *change = WR_ALARM_CLEARED;
         return 0;
     }

@@ -53,7 +53,8 @@
 #define WR_ALARM_MODULE_VERSIONS    "different_module_versions"
 #define WR_ALARM_MEMBERSHIP         "membership_divergence"
 #define WR_ALARM_FULL_MESH          "full_mesh_size"
-#define WR_ALARM_OUTBOX_DROPPED     "outbox_dropped"
+#define WR_ALARM_OUTBOX_OVERFLOW    "outbox_overflow"   /* a tier's outbox dropped events */
+#define WR_ALARM_OUTBOX_DROPPED     WR_ALARM_OUTBOX_OVERFLOW   /* its earlier name */
 #define WR_ALARM_STORAGE_FULL       "storage_full"
 
 /* Severities, ordered: a larger value is worse. CLEARED is not a severity of an active alarm;
@@ -132,10 +133,15 @@ typedef enum {
     WR_ALARM_NEW = 1,       /* raised: a new active alarm */
     WR_ALARM_UPDATED = 2,   /* severity and/or text changed; count++ */
     WR_ALARM_CLEARED = 3,   /* removed from the table */
-    WR_ALARM_STALE = 4      /* older (at_ms) than the active alarm's last change: ignored */
+    WR_ALARM_STALE = 4,     /* older (at_ms) than the active alarm's last change: ignored */
+    WR_ALARM_LATE = 5       /* a raise older than a clear of its key already applied (events
+                             * of one key can arrive out of order after resends): it happened
+                             * and is over, so it is reported (out: its state) but not active */
 } wr_alarm_change_t;
 
-/* "noop" | "new" | "updated" | "cleared" | "stale" | "?" */
+#define WR_ALARM_TOMBS 4096     /* recent clears remembered (by key hash) against late raises */
+
+/* "noop" | "new" | "updated" | "cleared" | "stale" | "late" | "?" */
 const char *wr_alarm_change_name(int change);
 
 typedef struct wr_alarm_table wr_alarm_table_t;
@@ -151,7 +157,10 @@ void wr_alarm_table_destroy(wr_alarm_table_t **table);
  * its type is the scope's exempt type); a raise with the same severity and text is a NOOP
  * (origin refreshed, count unchanged); with another severity or text it is UPDATED (count++,
  * changed_ms = at_ms; a severity increase withdraws the acknowledgement: it needs a new look);
- * an event with at_ms older than the alarm's changed_ms is STALE and ignored.
+ * an event with at_ms older than the alarm's changed_ms is STALE and ignored. A clear is
+ * remembered (WR_ALARM_TOMBS recent ones, by key hash): a clear of a key that is not active is
+ * CLEARED all the same (out: the event's state, raised_ms 0: its raise has not arrived), and a
+ * raise of a key cleared at or after its at_ms is LATE (out: its state; nothing becomes active).
  * Errors: WR_EINVAL (malformed event, nothing changed), WR_EFULL (a new alarm would exceed
  * max_alarms: counted in wr_alarm_table_rejected), WR_ENOMEM. */
 int wr_alarm_table_apply(wr_alarm_table_t *table, const wr_alarm_event_t *ev, int *change,

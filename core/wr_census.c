@@ -1,6 +1,7 @@
-/* wr_census: the census summary of a subtree (see wr_census.h): releases, items (kind, name)
- * in an open-addressing table, and per item its distinct values with counts and example
- * nodes. Encoding and decoding of the summary bytes (msgpack); alarm reconciliation. */
+/* wr_census: the census summary of a subtree (see wr_census.h): groups (releases, clusters),
+ * items (group, kind, name) in an open-addressing table, and per item its distinct values
+ * with counts and example nodes. Encoding and decoding of the summary bytes (msgpack). The
+ * alarm side (texts, reconciliation) is in wr_census_alarm.c. */
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 typedef struct {
     char    *name;
+    uint8_t  group;              /* WR_CENSUS_RELEASE or WR_CENSUS_CLUSTER */
     uint64_t nodes;
     size_t   n_ex;
     char    *ex[WR_CENSUS_EXAMPLES];
@@ -34,8 +36,9 @@ typedef struct {
 } item_t;
 
 struct wr_census {
-    rel_t              rel[WR_CENSUS_MAX_RELEASES];
+    rel_t              rel[2 * WR_CENSUS_MAX_RELEASES];   /* releases and clusters */
     size_t             n_rel;
+    size_t             n_group[2];       /* groups of each kind */
     item_t            *items;
     size_t             n_items, cap_items;
     uint32_t          *tab;              /* item index + 1, 0 = empty */
@@ -82,6 +85,7 @@ void wr_census_reset(wr_census_t *c)
         free_ex(c->rel[i].ex, c->rel[i].n_ex);
     }
     c->n_rel = 0;
+    c->n_group[0] = c->n_group[1] = 0;
     for (size_t i = 0; i < c->n_items; i++) {
         item_t *it = &c->items[i];
         for (size_t v = 0; v < it->n_val; v++) {
@@ -111,14 +115,14 @@ void wr_census_destroy(wr_census_t **cp)
     *cp = NULL;
 }
 
-static int find_rel(wr_census_t *c, const char *name, size_t n, int create)
+static int find_rel(wr_census_t *c, int group, const char *name, size_t n, int create)
 {
     for (size_t i = 0; i < c->n_rel; i++)
-        if (strlen(c->rel[i].name) == n && memcmp(c->rel[i].name, name, n) == 0)
+        if (c->rel[i].group == group && strlen(c->rel[i].name) == n && memcmp(c->rel[i].name, name, n) == 0)
             return (int)i;
     if (!create)
         return WR_ENOTFOUND;
-    if (c->n_rel >= WR_CENSUS_MAX_RELEASES) {
+    if (c->n_group[group] >= WR_CENSUS_MAX_RELEASES) {
         c->dropped++;
         return WR_EFULL;
     }
@@ -126,6 +130,8 @@ static int find_rel(wr_census_t *c, const char *name, size_t n, int create)
     memset(r, 0, sizeof *r);
     if (!(r->name = dupn(name, n)))
         return WR_ENOMEM;
+    r->group = (uint8_t)group;
+    c->n_group[group]++;
     return (int)c->n_rel++;
 }
 
@@ -232,11 +238,30 @@ static int name_ok(const char *s, size_t cap)
     return s && s[0] && strnlen(s, cap) < cap;
 }
 
+/* The item kinds a group of kind g holds. */
+static int kind_ok(int group, uint64_t kind)
+{
+    return group == WR_CENSUS_RELEASE ? kind == WR_CENSUS_MODULE || kind == WR_CENSUS_APP
+                                      : kind == WR_CENSUS_MODULE || kind == WR_CENSUS_VIEW;
+}
+
 int wr_census_add_node(wr_census_t *c, const char *release, const char *node)
 {
-    if (!c || !name_ok(release, WR_CENSUS_NAME_MAX) || !name_ok(node, WR_CENSUS_NAME_MAX))
+    return wr_census_add_group_node(c, WR_CENSUS_RELEASE, release, node);
+}
+
+int wr_census_add_item(wr_census_t *c, const char *release, int kind, const char *name,
+                       const char *value, const char *node)
+{
+    return wr_census_add_group_item(c, WR_CENSUS_RELEASE, release, kind, name, value, node);
+}
+
+int wr_census_add_group_node(wr_census_t *c, int group, const char *release, const char *node)
+{
+    if (!c || (group != WR_CENSUS_RELEASE && group != WR_CENSUS_CLUSTER) ||
+        !name_ok(release, WR_CENSUS_NAME_MAX) || !name_ok(node, WR_CENSUS_NAME_MAX))
         return WR_EINVAL;
-    int r = find_rel(c, release, strlen(release), 1);
+    int r = find_rel(c, group, release, strlen(release), 1);
     if (r < 0)
         return r;
     c->rel[r].nodes++;
@@ -244,14 +269,14 @@ int wr_census_add_node(wr_census_t *c, const char *release, const char *node)
     return 0;
 }
 
-int wr_census_add_item(wr_census_t *c, const char *release, int kind, const char *name,
-                       const char *value, const char *node)
+int wr_census_add_group_item(wr_census_t *c, int group, const char *release, int kind,
+                             const char *name, const char *value, const char *node)
 {
-    if (!c || (kind != WR_CENSUS_MODULE && kind != WR_CENSUS_APP) ||
+    if (!c || (group != WR_CENSUS_RELEASE && group != WR_CENSUS_CLUSTER) || !kind_ok(group, (uint64_t)kind) ||
         !name_ok(release, WR_CENSUS_NAME_MAX) || !name_ok(name, WR_CENSUS_NAME_MAX) ||
         !name_ok(value, WR_CENSUS_VALUE_MAX) || !name_ok(node, WR_CENSUS_NAME_MAX))
         return WR_EINVAL;
-    int r = find_rel(c, release, strlen(release), 0);
+    int r = find_rel(c, group, release, strlen(release), 0);
     if (r < 0)
         return WR_EINVAL;                       /* add_node first */
     item_t *it = get_item(c, (uint32_t)r, kind, name, strlen(name));
@@ -272,7 +297,10 @@ static const wr_census_t *sort_ctx;   /* qsort has no context argument; single-t
 static int cmp_item(const void *a, const void *b)
 {
     const item_t *x = &sort_ctx->items[*(const uint32_t *)a], *y = &sort_ctx->items[*(const uint32_t *)b];
-    int d = x->rel != y->rel ? strcmp(sort_ctx->rel[x->rel].name, sort_ctx->rel[y->rel].name) : 0;
+    const rel_t *rx = &sort_ctx->rel[x->rel], *ry = &sort_ctx->rel[y->rel];
+    if (rx->group != ry->group)
+        return rx->group < ry->group ? -1 : 1;
+    int d = x->rel != y->rel ? strcmp(rx->name, ry->name) : 0;
     if (d)
         return d;
     if (x->kind != y->kind)
@@ -320,6 +348,49 @@ static int pk_ex(msgpack_packer *pk, char *const *ex, size_t n)
     return 0;
 }
 
+/* The groups of kind g: those of the sorted items from order[*k] on (sorted by group first),
+ * then the empty ones. */
+static int pk_groups(msgpack_packer *pk, wr_census_t *c, int g, size_t *k)
+{
+    if (msgpack_pack_array(pk, c->n_group[g]))
+        return -1;
+    uint8_t done[2 * WR_CENSUS_MAX_RELEASES] = {0};
+    for (;;) {
+        uint32_t r;
+        if (*k < c->n_items && c->rel[c->items[c->order[*k]].rel].group == g) {
+            r = c->items[c->order[*k]].rel;
+        } else {
+            size_t e = 0;
+            while (e < c->n_rel && (done[e] || c->rel[e].group != g))
+                e++;
+            if (e == c->n_rel)
+                return 0;
+            r = (uint32_t)e;
+        }
+        done[r] = 1;
+        const rel_t *rl = &c->rel[r];
+        size_t first = *k;
+        while (*k < c->n_items && c->items[c->order[*k]].rel == r)
+            (*k)++;
+        if (msgpack_pack_array(pk, 4) || pk_str(pk, rl->name) || msgpack_pack_uint64(pk, rl->nodes) ||
+            pk_ex(pk, rl->ex, rl->n_ex) || msgpack_pack_array(pk, *k - first))
+            return -1;
+        for (size_t i = first; i < *k; i++) {
+            const item_t *it = &c->items[c->order[i]];
+            if (msgpack_pack_array(pk, 3) || msgpack_pack_uint8(pk, it->kind) ||
+                pk_str(pk, it->name) || msgpack_pack_array(pk, it->n_val))
+                return -1;
+            for (size_t v = 0; v < it->n_val; v++) {
+                const val_t *vl = &it->val[v];
+                if (msgpack_pack_array(pk, 3) || pk_str(pk, vl->value) ||
+                    msgpack_pack_uint64(pk, vl->count) ||
+                    (vl->count == rl->nodes ? msgpack_pack_nil(pk) : pk_ex(pk, vl->ex, vl->n_ex)))
+                    return -1;
+            }
+        }
+    }
+}
+
 int wr_census_encode(wr_census_t *c, void **buf, size_t *len)
 {
     if (sort_all(c) != 0)
@@ -328,43 +399,11 @@ int wr_census_encode(wr_census_t *c, void **buf, size_t *len)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int bad = msgpack_pack_array(&pk, 2) || msgpack_pack_uint8(&pk, 1) ||
-              msgpack_pack_array(&pk, c->n_rel);
+    /* version 1 (releases only) while there is no cluster group: old decoders read it */
+    int v2 = c->n_group[WR_CENSUS_CLUSTER] > 0;
     size_t k = 0;
-    /* releases in the order of the sorted items' releases, then the empty ones */
-    uint8_t done[WR_CENSUS_MAX_RELEASES] = {0};
-    while (!bad) {
-        uint32_t r;
-        if (k < c->n_items) {
-            r = c->items[c->order[k]].rel;
-        } else {
-            size_t e = 0;
-            while (e < c->n_rel && done[e])
-                e++;
-            if (e == c->n_rel)
-                break;
-            r = (uint32_t)e;
-        }
-        done[r] = 1;
-        const rel_t *rl = &c->rel[r];
-        size_t first = k;
-        while (k < c->n_items && c->items[c->order[k]].rel == r)
-            k++;
-        bad = msgpack_pack_array(&pk, 4) || pk_str(&pk, rl->name) ||
-              msgpack_pack_uint64(&pk, rl->nodes) || pk_ex(&pk, rl->ex, rl->n_ex) ||
-              msgpack_pack_array(&pk, k - first);
-        for (size_t i = first; i < k && !bad; i++) {
-            const item_t *it = &c->items[c->order[i]];
-            bad = msgpack_pack_array(&pk, 3) || msgpack_pack_uint8(&pk, it->kind) ||
-                  pk_str(&pk, it->name) || msgpack_pack_array(&pk, it->n_val);
-            for (size_t v = 0; v < it->n_val && !bad; v++) {
-                const val_t *vl = &it->val[v];
-                bad = msgpack_pack_array(&pk, 3) || pk_str(&pk, vl->value) ||
-                      msgpack_pack_uint64(&pk, vl->count) ||
-                      (vl->count == rl->nodes ? msgpack_pack_nil(&pk) : pk_ex(&pk, vl->ex, vl->n_ex));
-            }
-        }
-    }
+    int bad = msgpack_pack_array(&pk, v2 ? 3 : 2) || msgpack_pack_uint8(&pk, v2 ? 2 : 1) ||
+              pk_groups(&pk, c, WR_CENSUS_RELEASE, &k) || (v2 && pk_groups(&pk, c, WR_CENSUS_CLUSTER, &k));
     if (bad) {
         msgpack_sbuffer_destroy(&sb);
         return WR_ENOMEM;
@@ -427,19 +466,32 @@ static int merge_ex(const msgpack_object *o, char **ex, size_t *n_ex)
     return 0;
 }
 
+static int merge_groups(wr_census_t *c, int group, const msgpack_object *list, char *why, size_t whylen);
+
 static int merge_obj(wr_census_t *c, const msgpack_object *root, char *why, size_t whylen)
 {
-    const msgpack_object *top, *rels;
-    uint32_t n, nr;
+    const msgpack_object *top;
+    uint32_t n;
     uint64_t ver;
-    if (get_arr(root, 2, &top, &n) || get_uint(&top[0], &ver))
-        return fail(WR_EPROTO, why, whylen, "expected [version, releases]");
-    if (ver != 1)
+    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 2 || get_arr(root, 0, &top, &n) ||
+        get_uint(&top[0], &ver))
+        return fail(WR_EPROTO, why, whylen, "expected [version, releases (, clusters)]");
+    if ((ver != 1 || n != 2) && (ver != 2 || n != 3))
         return fail(WR_EPROTO, why, whylen, "unsupported version");
-    if (get_arr(&top[1], 0, &rels, &nr))
-        return fail(WR_EPROTO, why, whylen, "releases: expected array");
+    int rc = merge_groups(c, WR_CENSUS_RELEASE, &top[1], why, whylen);
+    if (rc == 0 && ver == 2)
+        rc = merge_groups(c, WR_CENSUS_CLUSTER, &top[2], why, whylen);
+    return rc;
+}
+
+static int merge_groups(wr_census_t *c, int group, const msgpack_object *list, char *why, size_t whylen)
+{
+    const msgpack_object *rels;
+    uint32_t nr;
+    if (get_arr(list, 0, &rels, &nr))
+        return fail(WR_EPROTO, why, whylen, group ? "clusters: expected array" : "releases: expected array");
     if (nr > WR_CENSUS_MAX_RELEASES)
-        return fail(WR_ETOOBIG, why, whylen, "too many releases");
+        return fail(WR_ETOOBIG, why, whylen, group ? "too many clusters" : "too many releases");
     for (uint32_t r = 0; r < nr; r++) {
         const msgpack_object *re, *items;
         uint32_t k, ni;
@@ -449,9 +501,9 @@ static int merge_obj(wr_census_t *c, const msgpack_object *root, char *why, size
         if (get_arr(&rels[r], 4, &re, &k) || get_str(&re[0], WR_CENSUS_NAME_MAX, &name, &nl) ||
             get_uint(&re[1], &nodes) || nodes > UINT32_MAX || get_arr(&re[3], 0, &items, &ni))
             return fail(WR_EPROTO, why, whylen, "release: expected [name, nodes, examples, items]");
-        int ri = find_rel(c, name, nl, 1);
+        int ri = find_rel(c, group, name, nl, 1);
         if (ri < 0)
-            return fail(WR_ETOOBIG, why, whylen, "too many releases");
+            return fail(WR_ETOOBIG, why, whylen, group ? "too many clusters" : "too many releases");
         rel_t *rl = &c->rel[ri];
         rl->nodes += nodes;
         char *rex[WR_CENSUS_EXAMPLES];         /* this summary's own release examples */
@@ -463,7 +515,7 @@ static int merge_obj(wr_census_t *c, const msgpack_object *root, char *why, size
             uint64_t kind;
             const char *iname;
             size_t inl;
-            if (get_arr(&items[i], 3, &ie, &k2) || get_uint(&ie[0], &kind) || kind > WR_CENSUS_APP ||
+            if (get_arr(&items[i], 3, &ie, &k2) || get_uint(&ie[0], &kind) || !kind_ok(group, kind) ||
                 get_str(&ie[1], WR_CENSUS_NAME_MAX, &iname, &inl) || get_arr(&ie[2], 0, &vals, &nv) ||
                 nv == 0 || nv > WR_CENSUS_MAX_VALUES) {
                 bad = 1;
@@ -553,7 +605,8 @@ int wr_census_clashes(wr_census_t *c, wr_census_clash_fn fn, void *ud)
             for (size_t e = 0; e < w->n_ex; e++)
                 w->ex[e] = it->val[v].ex[e];
         }
-        wr_census_clash_t cl = { c->rel[it->rel].name, it->kind, it->name, it->claimed, it->n_val, c->views };
+        wr_census_clash_t cl = { c->rel[it->rel].name, it->kind, it->name, it->claimed, it->n_val, c->views,
+                                 c->rel[it->rel].group, c->rel[it->rel].nodes };
         int rc = fn(ud, &cl);
         if (rc)
             return rc;
@@ -561,147 +614,11 @@ int wr_census_clashes(wr_census_t *c, wr_census_clash_fn fn, void *ud)
     return 0;
 }
 
-const char *wr_census_alarm_type(int kind)
-{
-    return kind == WR_CENSUS_APP ? "different_application_versions" : "module_clash";
-}
-
-void wr_census_clash_text(const wr_census_clash_t *cl, char *out, size_t cap)
-{
-    size_t o = 0;
-    if (cap == 0)
-        return;
-    out[0] = '\0';
-    for (size_t v = 0; v < cl->n_values && o < cap; v++) {
-        const wr_census_value_t *w = &cl->values[v];
-        int n = snprintf(out + o, cap - o, "%s%s%.*s on %llu node%s (", v ? "; " : "",
-                         cl->kind == WR_CENSUS_MODULE ? "md5 " : "vsn ",
-                         cl->kind == WR_CENSUS_MODULE ? 12 : 64, w->value,
-                         (unsigned long long)w->count, w->count == 1 ? "" : "s");
-        o += n > 0 ? (size_t)n : 0;
-        for (size_t e = 0; e < w->n_ex && o < cap; e++) {
-            n = snprintf(out + o, cap - o, "%s%s", e ? ", " : "", w->ex[e]);
-            o += n > 0 ? (size_t)n : 0;
-        }
-        if (o < cap) {
-            n = snprintf(out + o, cap - o, "%s)", w->count > w->n_ex ? ", ..." : "");
-            o += n > 0 ? (size_t)n : 0;
-        }
-    }
-    if (o >= cap && cap > 4)
-        memcpy(out + cap - 4, "...", 4);
-}
-
 void wr_census_stats(const wr_census_t *c, wr_census_stats_t *out)
 {
-    out->releases = c->n_rel;
+    out->releases = c->n_group[WR_CENSUS_RELEASE];
+    out->clusters = c->n_group[WR_CENSUS_CLUSTER];
     out->entries = c->n_items;
     out->dropped = c->dropped;
 }
 
-/* ---- raised-alarm bookkeeping ---------------------------------------------------------- */
-
-typedef struct {
-    int  kind;
-    char release[WR_CENSUS_NAME_MAX];
-    char name[WR_CENSUS_NAME_MAX];
-    char text[512];
-    int  seen;
-} raised_t;
-
-struct wr_census_raised {
-    raised_t *r;
-    size_t    n, cap;
-};
-
-wr_census_raised_t *wr_census_raised_new(void)
-{
-    return calloc(1, sizeof(wr_census_raised_t));
-}
-
-void wr_census_raised_destroy(wr_census_raised_t **rp)
-{
-    if (!rp || !*rp)
-        return;
-    free((*rp)->r);
-    free(*rp);
-    *rp = NULL;
-}
-
-size_t wr_census_raised_count(const wr_census_raised_t *r)
-{
-    return r ? r->n : 0;
-}
-
-typedef struct {
-    wr_census_raised_t *r;
-    int                 severity;
-    wr_census_emit_fn   fn;
-    void               *ud;
-    int                 failed;
-} rec_ctx_t;
-
-static int rec_visit(void *ud, const wr_census_clash_t *cl)
-{
-    rec_ctx_t *x = ud;
-    if (cl->claimed)
-        return 0;                              /* a lower tier raised it */
-    wr_census_raised_t *r = x->r;
-    char text[512];
-    wr_census_clash_text(cl, text, sizeof text);
-    raised_t *e = NULL;
-    for (size_t i = 0; i < r->n; i++)
-        if (r->r[i].kind == cl->kind && !strcmp(r->r[i].release, cl->release) && !strcmp(r->r[i].name, cl->name))
-            e = &r->r[i];
-    if (e && !strcmp(e->text, text)) {
-        e->seen = 1;
-        return 0;
-    }
-    if (x->fn(x->ud, cl->release, wr_census_alarm_type(cl->kind), cl->name, x->severity, text) != 0) {
-        x->failed++;
-        if (e)
-            e->seen = 1;                       /* still raised (old text): keep it */
-        return 0;
-    }
-    if (!e) {
-        if (r->n == r->cap) {
-            size_t cap = r->cap ? r->cap * 2 : 16;
-            raised_t *nr = realloc(r->r, cap * sizeof *nr);
-            if (!nr)
-                return 0;                      /* retried (re-raised: a NOOP upstream) next time */
-            r->r = nr;
-            r->cap = cap;
-        }
-        e = &r->r[r->n++];
-        e->kind = cl->kind;
-        snprintf(e->release, sizeof e->release, "%s", cl->release);
-        snprintf(e->name, sizeof e->name, "%s", cl->name);
-    }
-    snprintf(e->text, sizeof e->text, "%s", text);
-    e->seen = 1;
-    return 0;
-}
-
-int wr_census_reconcile(wr_census_raised_t *r, wr_census_t *c, int severity,
-                        wr_census_emit_fn fn, void *ud)
-{
-    rec_ctx_t x = { r, severity, fn, ud, 0 };
-    for (size_t i = 0; i < r->n; i++)
-        r->r[i].seen = 0;
-    if (wr_census_clashes(c, rec_visit, &x) != 0)
-        return 1;                              /* ENOMEM: nothing cleared this time */
-    for (size_t i = 0; i < r->n;) {
-        raised_t *e = &r->r[i];
-        if (e->seen) {
-            i++;
-            continue;
-        }
-        if (fn(ud, e->release, wr_census_alarm_type(e->kind), e->name, 0, "") != 0) {
-            x.failed++;
-            i++;
-            continue;
-        }
-        r->r[i] = r->r[--r->n];
-    }
-    return x.failed;
-}

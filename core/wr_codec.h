@@ -35,7 +35,10 @@
  *                         ...]] with at most k items, node names 1..255 bytes, finite values
  *             The old 5-item entry (no sketch, no topk) is accepted too.
  *              tiers:   [[id str, kind str, parent int, up bool, nodes_total uint,
- *                         nodes_up uint, samples_per_s float], ...] R }
+ *                         nodes_up uint, samples_per_s float, frames_in_per_s float,
+ *                         frames_out_per_s float, bytes_in_per_s float,
+ *                         bytes_out_per_s float], ...] R }
+ *             (the last four: the tier's link traffic; the old 7-item entry is accepted too)
  *             SNAPSHOT carries every node of the subtree; DELTA only nodes whose state changed
  *             since the previous SNAPSHOT/DELTA. Both carry the full rollups and tiers.
  *             Optional: census: bin (1..WR_CENSUS_WIRE_MAX bytes), the subtree's module /
@@ -148,6 +151,8 @@ typedef struct {
     uint32_t nodes_total;
     uint32_t nodes_up;
     double   samples_per_s;
+    /* the tier's own links (to children and parents, summed), per second; 0 if not known */
+    double   frames_in_per_s, frames_out_per_s, bytes_in_per_s, bytes_out_per_s;
 } wr_tier_entry_t;
 
 typedef struct {

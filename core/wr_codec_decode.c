@@ -330,7 +330,11 @@ static int decode_tiers(const msgpack_object *o, const char *tn, wr_state_msg_t 
         return wr_cf_fail(WR_ENOMEM, why, whylen, "%s tiers: no memory", tn);
     for (long i = 0; i < (long)n; i++) {
         wr_tier_entry_t *t = &out->tiers[i];
-        TRY(wr_cf_array(&items[i], 7, PATH(tn, "tiers", i, -1, NULL), &e, &k, why, whylen));
+        TRY(wr_cf_array(&items[i], 0, PATH(tn, "tiers", i, -1, NULL), &e, &k, why, whylen));
+        if (k != 7 && k != 11)
+            return wr_cf_fail(WR_EPROTO, why, whylen,
+                        "%s tiers[%ld]: expected array of 7 or 11, got array of %u", tn, i,
+                        (unsigned)k);
         TRY(wr_cf_copy_str(&e[0], t->id, sizeof(t->id), 1, PATH(tn, "tiers", i, 0, "tier id"),
                      why, whylen));
         TRY(wr_cf_copy_str(&e[1], t->kind, sizeof(t->kind), 0, PATH(tn, "tiers", i, 1, "kind"),
@@ -350,6 +354,16 @@ static int decode_tiers(const msgpack_object *o, const char *tn, wr_state_msg_t 
         t->nodes_up = (uint32_t)u;
         TRY(wr_cf_num(&e[6], PATH(tn, "tiers", i, 6, "samples_per_s"), &t->samples_per_s, why,
                      whylen));
+        if (k == 11) {
+            TRY(wr_cf_num(&e[7], PATH(tn, "tiers", i, 7, "frames_in_per_s"), &t->frames_in_per_s,
+                          why, whylen));
+            TRY(wr_cf_num(&e[8], PATH(tn, "tiers", i, 8, "frames_out_per_s"),
+                          &t->frames_out_per_s, why, whylen));
+            TRY(wr_cf_num(&e[9], PATH(tn, "tiers", i, 9, "bytes_in_per_s"), &t->bytes_in_per_s,
+                          why, whylen));
+            TRY(wr_cf_num(&e[10], PATH(tn, "tiers", i, 10, "bytes_out_per_s"), &t->bytes_out_per_s,
+                          why, whylen));
+        }
         out->n_tiers = (size_t)i + 1;
     }
     return WR_OK;

@@ -241,9 +241,10 @@ static int pack_tiers(msgpack_packer *pk, const wr_state_msg_t *b)
     for (size_t i = 0; i < b->n_tiers; i++) {
         const wr_tier_entry_t *t = &b->tiers[i];
         if (t->parent < -1 || (t->parent >= 0 && (size_t)t->parent >= i) ||
-            isnan(t->samples_per_s))
+            isnan(t->samples_per_s) || isnan(t->frames_in_per_s) || isnan(t->frames_out_per_s) ||
+            isnan(t->bytes_in_per_s) || isnan(t->bytes_out_per_s))
             return WR_EINVAL;
-        PK(msgpack_pack_array(pk, 7));
+        PK(msgpack_pack_array(pk, 11));
         TRY(wr_ce_pack_field(pk, t->id, sizeof(t->id), 1));
         TRY(wr_ce_pack_field(pk, t->kind, sizeof(t->kind), 0));
         PK(msgpack_pack_int32(pk, t->parent));
@@ -251,6 +252,10 @@ static int pack_tiers(msgpack_packer *pk, const wr_state_msg_t *b)
         PK(msgpack_pack_uint32(pk, t->nodes_total));
         PK(msgpack_pack_uint32(pk, t->nodes_up));
         PK(msgpack_pack_double(pk, t->samples_per_s));
+        PK(msgpack_pack_double(pk, t->frames_in_per_s));
+        PK(msgpack_pack_double(pk, t->frames_out_per_s));
+        PK(msgpack_pack_double(pk, t->bytes_in_per_s));
+        PK(msgpack_pack_double(pk, t->bytes_out_per_s));
     }
     return WR_OK;
 }

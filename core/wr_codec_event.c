@@ -157,13 +157,16 @@ static int encode_events(wr_encoder_t *enc, const wr_envelope_t *env, const wr_e
     TRY(wr_ce_pack_key(&enc->pk, "events"));
     PK(msgpack_pack_array(&enc->pk, (uint32_t)n));
     for (size_t i = 0; i < n; i++) {
-        if (!items[i].data || items[i].len == 0 || items[i].len > WR_EVENT_BYTES_MAX)
+        if (!items[i].data || items[i].len == 0 || items[i].len > WR_EVENT_BYTES_MAX ||
+            items[i].floor > items[i].hop_seq)
             return WR_EINVAL;
-        PK(msgpack_pack_array(&enc->pk, 3));
+        PK(msgpack_pack_array(&enc->pk, items[i].floor ? 4 : 3));
         PK(msgpack_pack_uint64(&enc->pk, items[i].hop_epoch));
         PK(msgpack_pack_uint64(&enc->pk, items[i].hop_seq));
         PK(msgpack_pack_bin(&enc->pk, items[i].len));
         PK(msgpack_pack_bin_body(&enc->pk, items[i].data, items[i].len));
+        if (items[i].floor)
+            PK(msgpack_pack_uint64(&enc->pk, items[i].floor));
     }
     return WR_OK;
 }
@@ -197,7 +200,10 @@ static int event_item(wr_decoder_t *dec, const msgpack_object *o, long i, wr_eve
     const char *tn = wr_msg_type_name(dec->type);
     const msgpack_object *e = NULL;
     uint32_t k = 0;
-    TRY(wr_cf_array(o, 3, PATH(tn, "events", i, -1, NULL), &e, &k, why, whylen));
+    TRY(wr_cf_array(o, 0, PATH(tn, "events", i, -1, NULL), &e, &k, why, whylen));
+    if (k != 3 && k != 4)
+        return wr_cf_fail(WR_EPROTO, why, whylen, "%s events[%ld]: expected array of 3 or 4, got array of %u",
+                          tn, i, (unsigned)k);
     TRY(wr_cf_uint(&e[0], UINT64_MAX, PATH(tn, "events", i, 0, "hop epoch"), &item->hop_epoch, why, whylen));
     TRY(wr_cf_uint(&e[1], UINT64_MAX, PATH(tn, "events", i, 1, "hop seq"), &item->hop_seq, why, whylen));
     if (e[2].type != MSGPACK_OBJECT_BIN)
@@ -208,6 +214,11 @@ static int event_item(wr_decoder_t *dec, const msgpack_object *o, long i, wr_eve
                           (unsigned)e[2].via.bin.size, WR_EVENT_BYTES_MAX);
     item->data = e[2].via.bin.ptr;
     item->len = e[2].via.bin.size;
+    item->floor = 0;
+    if (k == 4) {
+        TRY(wr_cf_uint(&e[3], item->hop_seq, PATH(tn, "events", i, 3, "floor (at most the hop seq)"),
+                       &item->floor, why, whylen));
+    }
     return WR_OK;
 }
 

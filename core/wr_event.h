@@ -13,7 +13,11 @@
  *   notif: ["N", origin str, epoch uint, seq uint, at int, node str, type str,
  *           severity uint (1..5), leaf str, fields str (JSON object text)]
  * A frame of type ALARM or NOTIF carries a batch:
- *   body {events: [[hop_epoch uint, hop_seq uint, event bin], ...] R}   (1..WR_EVENT_BATCH_MAX)
+ *   body {events: [[hop_epoch uint, hop_seq uint, event bin, floor uint], ...] R}
+ *   (1..WR_EVENT_BATCH_MAX items) where floor (optional: 3-item entries are accepted, 0 =
+ *   not said) is the oldest seq of hop_epoch the sender still holds for this parent: every
+ *   seq below it was acknowledged (or dropped, counted) already, so the parent may take its
+ *   position there, and no higher (a parent that restarted never ACKs past a gap).
  * where every event's kind matches the frame's type. */
 #ifndef WR_EVENT_H
 #define WR_EVENT_H
@@ -66,6 +70,7 @@ typedef struct {
     uint64_t    hop_seq;
     const void *data;
     size_t      len;
+    uint64_t    floor;          /* 0: not said; else 1..hop_seq (see the frame format above) */
 } wr_event_item_t;
 
 /* Encodes an ALARM or NOTIF frame (env->type) with n items (1..WR_EVENT_BATCH_MAX). The items'

@@ -22,11 +22,15 @@
 #define EVSEND_QUEUE_EVENTS 4096         /* queued pushes: flushed at once beyond these */
 #define EVSEND_QUEUE_BYTES  (4u << 20)
 #define EVSEND_QUEUE_HARD   (16u << 20)  /* queue bytes while flushes fail: pushes refused */
+#define EVSEND_OVF_SELF     4            /* drops an overflow alarm update may cause itself */
+#define EVSEND_OVF_UPDATE_MS 10000
 #define QHDR                13           /* kind u8, be64 at_ms, be32 len */
 
 typedef struct {
     wr_outbox_t *ob;
     int64_t      due_ms;       /* mono ms when an unacknowledged event is resent; 0 = none */
+    int64_t      backoff_ms;   /* wait after a resend pass: doubles while no ACK comes, so a
+                                * slow parent is not buried under resends (RESEND_MS..MAX) */
     uint64_t     ack_epoch;    /* the newest ACK not yet applied (ack_seq 0: none): ACKs are */
     uint64_t     ack_seq;      /* applied in one transaction per tick, not one per frame */
     uint64_t     st_epoch;     /* staged by push_txn: the first seq and how many (0: none) */
@@ -41,6 +45,7 @@ struct wr_evsend {
     size_t           n_ob;
     evbox_t          box[WR_EVSEND_MAX_PARENTS];
     int              last_active;     /* n_ob == 1: the parent the outbox was last sent to */
+    int              prev_target;     /* n_ob == 1: the last parent >= 0 it went to (-1: none) */
     uint64_t         id_counter;
     int64_t          expire_ms;       /* mono ms of the last expiry pass */
     wr_encoder_t    *enc;
@@ -55,6 +60,9 @@ struct wr_evsend {
     int              btarget;
     int              bfailed;
     int              bfirst;          /* the batch holds first sends (counted in sent) */
+    int              bdouble;         /* a resend pass's first frame: announce its first seq */
+    wr_outbox_t     *bob;             /* the outbox of the pass */
+    uint64_t         fl_epoch, fl_seq;/* the pass's floor: oldest held seq of fl_epoch (0: none) */
     /* push_txn */
     uint64_t         staged;          /* pushes staged in the caller's txn */
     uint64_t         staged_bad;      /* of them, refused by an outbox (WR_ETOOBIG) */
@@ -64,6 +72,13 @@ struct wr_evsend {
     uint8_t         *q;               /* QHDR + bytes per queued push */
     size_t           qlen, qcap, qn;
     wr_evsend_stats_t st;
+    /* the outbox_overflow alarm (wr_evsend_overflow) */
+    uint64_t         ovf_reported;    /* dropped total at the last report */
+    uint64_t         ovf_seen;        /* dropped total at the last look */
+    uint64_t         ovf_want;        /* the total a pending MAJOR report names */
+    int64_t          ovf_drop_ms;     /* mono ms the total last grew */
+    int64_t          ovf_report_ms;   /* mono ms of the last MAJOR report */
+    int              ovf_active;
 };
 
 wr_evsend_t *wr_evsend_new(wr_store_t *store, const char *prefix, size_t n_parents,
@@ -87,6 +102,7 @@ wr_evsend_t *wr_evsend_new(wr_store_t *store, const char *prefix, size_t n_paren
     s->origin = origin;
     s->n_ob = n_parents;
     s->last_active = -1;
+    s->prev_target = -1;
     s->expire_ms = wr_mono_ms();
     for (size_t i = 0; i < n_parents; i++) {
         char name[96];
@@ -97,6 +113,11 @@ wr_evsend_t *wr_evsend_new(wr_store_t *store, const char *prefix, size_t n_paren
             return NULL;
         }
     }
+    wr_evsend_stats_t st;
+    wr_evsend_stats(s, &st);
+    s->ovf_reported = s->ovf_seen = st.dropped;
+    s->ovf_active = st.dropped > 0;
+    s->ovf_drop_ms = wr_mono_ms();
     return s;
 }
 
@@ -160,6 +181,17 @@ static int flush_batch(wr_evsend_t *s)
         return 0;
     for (size_t i = 0; i < s->n_items; i++)
         s->items[i].data = s->bbuf + s->boff[i];
+    if (s->bdouble) {
+        /* A resend pass starts at the oldest unacknowledged event, which a parent that saw an
+         * older part of this outbox epoch (a failover back to it) takes for a gap. Its rule
+         * (relay/tier_events.c): two frames in a row starting at the same seq mean "nothing is
+         * below": so the pass first sends its oldest event alone (a duplicate the parent drops
+         * by identity). Without this, a steady flow of first sends between passes would keep
+         * that parent from ever ACKing again. */
+        s->bdouble = 0;
+        if (send_frame(s, s->bkind, s->btarget, s->items, 1) == 0)
+            s->st.resent++;
+    }
     int rc = send_frame(s, s->bkind, s->btarget, s->items, s->n_items);
     if (rc == 0 && s->bfirst)
         s->st.sent += s->n_items;
@@ -185,9 +217,15 @@ static int resend_visit(void *ud, uint64_t epoch, uint64_t seq, int64_t at_ms, c
         if (flush_batch(s) != 0)
             return 1;   /* stop: never send a later seq after a failed earlier one */
     s->bkind = kind;
+    if (epoch != s->fl_epoch || !s->fl_seq) {   /* once per epoch and pass: the frame's floor */
+        uint64_t oldest = 0;
+        s->fl_epoch = epoch;
+        s->fl_seq = s->bob && wr_outbox_oldest_seq(s->bob, epoch, &oldest) == 0 ? oldest : 0;
+    }
     memcpy(s->bbuf + s->blen, p + 1, len - 1);
     s->boff[s->n_items] = s->blen;
-    s->items[s->n_items] = (wr_event_item_t){.hop_epoch = epoch, .hop_seq = seq, .data = NULL, .len = len - 1};
+    s->items[s->n_items] = (wr_event_item_t){.hop_epoch = epoch, .hop_seq = seq, .data = NULL, .len = len - 1,
+                                             .floor = s->fl_seq <= seq ? s->fl_seq : 0};
     s->n_items++;
     s->blen += len - 1;
     return 0;
@@ -206,8 +244,10 @@ static void apply_ack(wr_evsend_t *s, size_t o)
     }
 }
 
-/* Resends every unacknowledged event of outbox o to target, oldest first. */
-static void resend(wr_evsend_t *s, size_t o, int target)
+/* Resends every unacknowledged event of outbox o to target, oldest first; announce: the
+ * target may hold an older position of this outbox (a failover, a parent that came back), so
+ * the first frame's first seq is announced (bdouble). */
+static void resend(wr_evsend_t *s, size_t o, int target, int announce)
 {
     apply_ack(s, o);
     s->n_items = 0;
@@ -215,11 +255,19 @@ static void resend(wr_evsend_t *s, size_t o, int target)
     s->btarget = target;
     s->bfailed = 0;
     s->bfirst = 0;
+    s->bdouble = announce;
+    s->bob = s->box[o].ob;
+    s->fl_epoch = s->fl_seq = 0;
     wr_outbox_foreach(s->box[o].ob, 0, 0, resend_visit, s);
     if (!s->bfailed)
         flush_batch(s);
+    s->bdouble = 0;
     s->n_items = 0;
-    s->box[o].due_ms = wr_mono_ms() + WR_EVSEND_RESEND_MS;
+    evbox_t *b = &s->box[o];
+    if (b->backoff_ms < WR_EVSEND_RESEND_MS)
+        b->backoff_ms = WR_EVSEND_RESEND_MS;
+    b->due_ms = wr_mono_ms() + b->backoff_ms;
+    b->backoff_ms = b->backoff_ms * 2 > WR_EVSEND_RESEND_MAX_MS ? WR_EVSEND_RESEND_MAX_MS : b->backoff_ms * 2;
 }
 
 /* ---- the public verbs ------------------------------------------------------------------------ */
@@ -272,6 +320,8 @@ static void send_staged(wr_evsend_t *s, size_t o, int target)
     s->btarget = target;
     s->bfailed = 0;
     s->bfirst = 1;
+    s->bob = b->ob;
+    s->fl_epoch = s->fl_seq = 0;
     wr_outbox_foreach(b->ob, b->st_epoch, b->st_first - 1, resend_visit, s);
     if (!s->bfailed)
         flush_batch(s);
@@ -420,6 +470,15 @@ int wr_evsend_push(wr_evsend_t *s, int kind, const void *bytes, size_t len, int6
     return WR_OK;
 }
 
+/* Failover mode: the outbox now goes to target; 1 if it went to another parent before in
+ * this run (that parent, or this one, may hold an older position of the outbox's epoch). */
+static int switched(wr_evsend_t *s, int target)
+{
+    int sw = s->prev_target >= 0 && s->prev_target != target;
+    s->prev_target = target;
+    return sw;
+}
+
 void wr_evsend_parent_up(wr_evsend_t *s, int parent)
 {
     if (parent < 0)
@@ -429,9 +488,11 @@ void wr_evsend_parent_up(wr_evsend_t *s, int parent)
         if (active != parent)
             return;             /* a standby parent: the active one has everything */
         s->last_active = active;
-        resend(s, 0, active);
+        s->box[0].backoff_ms = WR_EVSEND_RESEND_MS;
+        resend(s, 0, active, switched(s, active));
     } else if ((size_t)parent < s->n_ob) {
-        resend(s, (size_t)parent, parent);
+        s->box[parent].backoff_ms = WR_EVSEND_RESEND_MS;
+        resend(s, (size_t)parent, parent, 0);
     }
 }
 
@@ -448,6 +509,7 @@ void wr_evsend_on_ack(wr_evsend_t *s, int parent, const wr_ack_t *ack)
     b->ack_epoch = ack->epoch;
     b->ack_seq = ack->seq;
     b->due_ms = wr_mono_ms() + WR_EVSEND_RESEND_MS;
+    b->backoff_ms = WR_EVSEND_RESEND_MS;     /* the parent makes progress */
 }
 
 void wr_evsend_tick(wr_evsend_t *s, int64_t now_ms)
@@ -466,8 +528,9 @@ void wr_evsend_tick(wr_evsend_t *s, int64_t now_ms)
         int target = target_of(s, o);
         if (s->n_ob == 1 && target != s->last_active) {
             s->last_active = target;          /* failover: the new parent gets everything */
+            b->backoff_ms = WR_EVSEND_RESEND_MS;
             if (target >= 0)
-                resend(s, o, target);
+                resend(s, o, target, switched(s, target));
             continue;
         }
         wr_outbox_stats_t os;
@@ -478,7 +541,7 @@ void wr_evsend_tick(wr_evsend_t *s, int64_t now_ms)
             continue;
         }
         if (target >= 0 && (b->due_ms == 0 || mono >= b->due_ms))
-            resend(s, o, target);
+            resend(s, o, target, 0);
     }
 }
 
@@ -487,6 +550,7 @@ void wr_evsend_stats(const wr_evsend_t *s, wr_evsend_stats_t *out)
     *out = s->st;
     out->pending = out->pending_bytes = out->dropped = 0;
     out->queued = s->qn;
+    out->ids = s->id_counter;
     out->pending += s->qn;     /* accepted, durable at the end of this loop iteration */
     for (size_t o = 0; o < s->n_ob; o++) {
         wr_outbox_stats_t os;
@@ -495,5 +559,49 @@ void wr_evsend_stats(const wr_evsend_t *s, wr_evsend_stats_t *out)
             out->pending_bytes += os.pending_bytes;
             out->dropped += os.dropped;
         }
+    }
+}
+
+/* ---- the outbox_overflow alarm ---------------------------------------------------------------- */
+
+int wr_evsend_overflow(wr_evsend_t *s, char *text, size_t textlen)
+{
+    wr_evsend_stats_t st;
+    wr_evsend_stats(s, &st);
+    int64_t now = wr_mono_ms();
+    if (st.dropped != s->ovf_seen) {
+        s->ovf_seen = st.dropped;
+        s->ovf_drop_ms = now;
+    }
+    /* the first drop raises at once; later ones update the alarm at most every 10 s and only
+     * beyond the few drops that the alarm event itself may cause in a full outbox (otherwise a
+     * full outbox whose parent stays away would trade its backlog for alarm updates) */
+    uint64_t fresh = st.dropped > s->ovf_reported ? st.dropped - s->ovf_reported : 0;
+    if ((!s->ovf_active && fresh > 0) ||
+        (s->ovf_active && fresh > EVSEND_OVF_SELF && now - s->ovf_report_ms >= EVSEND_OVF_UPDATE_MS)) {
+        s->ovf_want = st.dropped;
+        snprintf(text, textlen, "%llu event(s) dropped from the outbox to stay within its bounds "
+                 "(%llu in total; %llu held): the parent is unreachable or too slow",
+                 (unsigned long long)(st.dropped - s->ovf_reported), (unsigned long long)st.dropped,
+                 (unsigned long long)st.pending);
+        return WR_SEV_MAJOR;
+    }
+    if (s->ovf_active && st.pending == 0 && now - s->ovf_drop_ms >= WR_EVSEND_OVERFLOW_CLEAR_MS) {
+        snprintf(text, textlen, "the outbox drained; %llu event(s) dropped in total",
+                 (unsigned long long)st.dropped);
+        return WR_SEV_CLEARED;
+    }
+    return -1;
+}
+
+void wr_evsend_overflow_reported(wr_evsend_t *s, int severity)
+{
+    if (severity == WR_SEV_CLEARED) {
+        s->ovf_active = 0;
+    } else if (severity > 0) {
+        s->ovf_active = 1;
+        s->ovf_report_ms = wr_mono_ms();
+        if (s->ovf_want > s->ovf_reported)
+            s->ovf_reported = s->ovf_want;
     }
 }

@@ -19,6 +19,9 @@
  * that fails (high-water mark) stops the batch so the parent never sees a later seq of an
  * outbox before an earlier one of the same pass.
  *
+ * A resend pass that brings no ACK doubles the wait before the next one (2 s, 4 s ... 30 s):
+ * a parent that is slow, not gone, is not buried under copies of what it has not yet read;
+ * an ACK or the parent coming up (again) starts over at 2 s.
  * The sender owns no loop and no timer: the owner calls wr_evsend_tick about every second,
  * wr_evsend_parent_up from its on_parent_up callback and wr_evsend_on_ack for every ACK frame.
  * Nothing is sent before it is durable in the outbox. Bursts cost one synced LMDB commit, not
@@ -41,6 +44,7 @@
 #define WR_EVSEND_MAX_PARENTS  8
 #define WR_EVSEND_BATCH        256      /* events per resend frame */
 #define WR_EVSEND_RESEND_MS    2000     /* unacknowledged this long: resend */
+#define WR_EVSEND_RESEND_MAX_MS 30000   /* ... doubling while no ACK comes, up to this */
 
 typedef struct wr_evsend wr_evsend_t;
 
@@ -55,6 +59,7 @@ typedef struct {
     uint64_t acked;          /* events removed by ACKs */
     uint64_t dropped;        /* events the outboxes dropped to stay in their limits (persisted) */
     uint64_t push_failed;    /* pushes refused (malformed, map full, store error) */
+    uint64_t ids;            /* identities given by wr_evsend_new_id: the last seq of the origin's epoch */
 } wr_evsend_stats_t;
 
 /* Opens one outbox per parent (LMDB named databases "<prefix>.<i>" of store; see above for
@@ -122,5 +127,19 @@ void wr_evsend_tick(wr_evsend_t *s, int64_t now_ms);
 
 /* Fills out (counters since creation; pending and dropped read from the outboxes). */
 void wr_evsend_stats(const wr_evsend_t *s, wr_evsend_stats_t *out);
+
+/* The owner's outbox_overflow alarm (WR_ALARM_OUTBOX_OVERFLOW, DESIGN section 2: whatever an
+ * outbox drops is counted and alarmed, never silent). Call after wr_evsend_tick. Returns
+ * WR_SEV_MAJOR when the outboxes dropped events since the last report (text: how many since
+ * then and in total), WR_SEV_CLEARED when an active report can be cleared (the outboxes are
+ * empty and nothing was dropped for WR_EVSEND_OVERFLOW_CLEAR_MS), or -1 (nothing to say). The
+ * owner emits the alarm (scope = its tier id) and, once it is durable, calls
+ * wr_evsend_overflow_reported with the severity; if not, the next call asks again. A sender
+ * that opens outboxes with drops from an earlier run treats the alarm as active (so it is
+ * cleared once they drain) and reports only new drops. Once raised, the alarm is updated at
+ * most every 10 s and only for more drops than the update itself may cause in a full outbox. */
+#define WR_EVSEND_OVERFLOW_CLEAR_MS 60000
+int  wr_evsend_overflow(wr_evsend_t *s, char *text, size_t textlen);
+void wr_evsend_overflow_reported(wr_evsend_t *s, int severity);
 
 #endif

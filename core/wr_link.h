@@ -46,6 +46,25 @@ typedef struct {
     uint64_t unknown_peer;    /* frames from a child that had not said HELLO */
 } wr_link_stats_t;
 
+/* Per-second rates of a process's link counters (all its links summed), for the tier entry
+ * of state frames (wr_tier_entry_t) and the reports built from it. */
+typedef struct {
+    double frames_in, frames_out, bytes_in, bytes_out;
+} wr_link_rates_t;
+
+typedef struct {
+    wr_link_stats_t last;     /* totals at last_ms */
+    int64_t         last_ms;  /* 0: not started */
+    wr_link_rates_t rates;    /* over the last completed window (zero until one completed) */
+} wr_link_meter_t;
+
+/* sum += x, field by field. */
+void wr_link_stats_add(wr_link_stats_t *sum, const wr_link_stats_t *x);
+/* Feeds the cumulative totals at now_ms (monotonic); recomputes m->rates when at least
+ * min_ms passed since the previous window closed, else keeps them. Zero-initialise m first. */
+void wr_link_meter_update(wr_link_meter_t *m, const wr_link_stats_t *total, int64_t now_ms,
+                          int64_t min_ms);
+
 /* ---- parent side ------------------------------------------------------------------ */
 
 typedef struct wr_server wr_server_t;

@@ -81,6 +81,8 @@ const wr_metric_def_t wr_metric_defs[] = {
     {"ets.limit", "tables", WR_GAUGE, "erlang:system_info(ets_limit): ETS table limit"},
     {"module.loaded", "modules", WR_GAUGE, "length(erlang:loaded()): modules loaded"},
     {"module.old_code", "modules", WR_GAUGE, "modules with old code (erlang:check_old_code/1 over erlang:loaded())"},
+    {"fd.open", "descriptors", WR_GAUGE, "open file descriptors of the BEAM OS process (/proc/self/fd; agent only, Linux)"},
+    {"fd.limit", "descriptors", WR_GAUGE, "the BEAM OS process's descriptor limit: soft RLIMIT_NOFILE (/proc/self/limits), else check_io max_fds (agent only)"},
     {"process.registered", "names", WR_GAUGE, "length(erlang:registered()): registered process names"},
     {"system.schedulers", "schedulers", WR_GAUGE, "erlang:system_info(schedulers): normal scheduler threads"},
     {"system.schedulers_online", "schedulers", WR_GAUGE, "erlang:system_info(schedulers_online)"},

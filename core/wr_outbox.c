@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "wr_config.h"
 #include "wr_error.h"
 #include "wr_outbox.h"
 #include "wr_time.h"
@@ -423,6 +424,40 @@ static int oldest_fn(void *ud, const void *key, size_t klen, const void *val, si
     return 1;
 }
 
+static int first_seq_fn(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)val;
+    (void)vlen;
+    if (klen != KEY_LEN)
+        return 0;
+    *(uint64_t *)ud = wr_store_get_be64((const uint8_t *)key + 9);
+    return 1;
+}
+
+int wr_outbox_oldest_seq(wr_outbox_t *ob, uint64_t epoch, uint64_t *seq)
+{
+    uint8_t from[KEY_LEN], to[KEY_LEN];
+    make_key(from, epoch, 0);
+    if (epoch == UINT64_MAX)
+        memcpy(to, EV_TO, 1);
+    else
+        make_key(to, epoch + 1, 0);
+    wr_txn_t *txn;
+    int rc = wr_store_begin(ob->store, 0, &txn);
+    if (rc != 0)
+        return rc;
+    uint64_t found = 0;
+    rc = wr_store_scan(txn, ob->db, from, KEY_LEN, to, epoch == UINT64_MAX ? 1 : KEY_LEN,
+                       first_seq_fn, &found);
+    wr_store_abort(&txn);
+    if (rc != 0)
+        return rc;
+    if (!found)
+        return WR_ENOTFOUND;
+    *seq = found;
+    return 0;
+}
+
 int wr_outbox_stats(wr_outbox_t *ob, wr_outbox_stats_t *st)
 {
     memset(st, 0, sizeof *st);
@@ -441,4 +476,35 @@ int wr_outbox_stats(wr_outbox_t *ob, wr_outbox_stats_t *st)
     rc = wr_store_scan(txn, ob->db, EV_FROM, 1, EV_TO, 1, oldest_fn, &st->oldest_ms);
     wr_store_abort(&txn);
     return rc;
+}
+
+/* ---- configuration --------------------------------------------------------------------------- */
+
+int wr_outbox_limits_read(wr_config_t *cfg, const char *prefix, int64_t map_size_mb, size_t n_outboxes,
+                          wr_outbox_limits_t *out)
+{
+    char path[160];
+    int before = wr_config_error_count(cfg);
+    if (n_outboxes == 0)
+        n_outboxes = 1;
+    double half = map_size_mb > 0 ? (double)map_size_mb / 2.0 / (double)n_outboxes : 64.0;
+    double def_mb = half < 64.0 ? half : 64.0, mb = def_mb, age = 7.0 * 86400;
+    int64_t events = WR_OUTBOX_DEFAULT_COUNT;
+    if (def_mb < 0.001)
+        def_mb = mb = 0.001;
+    snprintf(path, sizeof path, "%s.max_mb", prefix);
+    if (wr_config_double(cfg, path, def_mb, 0.001, 1048576.0, &mb) == 0 && wr_config_has(cfg, path) &&
+        mb > half)
+        wr_config_error(cfg, path, "%g MB x %zu outbox(es) must stay within half of store.map_size_mb "
+                        "(%lld MB): lower it or raise the map size", mb, n_outboxes, (long long)map_size_mb);
+    snprintf(path, sizeof path, "%s.max_events", prefix);
+    wr_config_int(cfg, path, WR_OUTBOX_DEFAULT_COUNT, 1, 100000000, &events);
+    snprintf(path, sizeof path, "%s.max_age", prefix);
+    wr_config_double(cfg, path, 7.0 * 86400, 1.0, 10.0 * 365 * 86400, &age);
+    out->max_bytes = (uint64_t)(mb * 1048576.0);
+    if (out->max_bytes < 1024)
+        out->max_bytes = 1024;
+    out->max_count = (uint64_t)events;
+    out->max_age_ms = (int64_t)(age * 1000.0);
+    return wr_config_error_count(cfg) > before ? WR_ECONFIG : WR_OK;
 }

@@ -99,7 +99,22 @@ int wr_outbox_foreach(wr_outbox_t *ob, uint64_t after_epoch, uint64_t after_seq,
  * for ack. */
 int wr_outbox_expire(wr_outbox_t *ob, int64_t now_ms, uint64_t *dropped);
 
+/* The oldest seq of epoch still held, into *seq. Returns 0, WR_ENOTFOUND (none of that
+ * epoch) or WR_ESTORE. */
+int wr_outbox_oldest_seq(wr_outbox_t *ob, uint64_t epoch, uint64_t *seq);
+
 /* Fills st. Returns 0 or WR_ESTORE (reading the oldest entry failed). */
 int wr_outbox_stats(wr_outbox_t *ob, wr_outbox_stats_t *st);
+
+/* Reads the bounds of a daemon's outboxes from the config group `prefix` ("leaf.outbox",
+ * "relay.outbox"; every key optional, docs/CONFIG.md): max_mb (payload MiB per outbox, a
+ * number >= 0.001), max_events (per outbox, 1..100,000,000), max_age (seconds, 1..10 years).
+ * n_outboxes outboxes share one LMDB map of map_size_mb: an explicit max_mb x n_outboxes over
+ * half the map is an error (recorded in cfg naming the key); the default max_mb is 64 or half
+ * the map shared by the outboxes, whichever is smaller. Fills every field of out. Returns 0, or
+ * WR_ECONFIG when it recorded an error. */
+typedef struct wr_config wr_config_t;
+int wr_outbox_limits_read(wr_config_t *cfg, const char *prefix, int64_t map_size_mb, size_t n_outboxes,
+                          wr_outbox_limits_t *out);
 
 #endif

@@ -30,17 +30,20 @@
 #include "wr_config.h"
 #include "wr_link.h"
 #include "wr_metric.h"
+#include "wr_outbox.h"
 #include "wr_store.h"
 #include "leaf_parse.h"
 #include "leaf_alarms.h"
 #include "leaf_events.h"
 #include "leaf_frame.h"
 
-#define LEAF_METRICS_MAX 320         /* >= wr_metric_count (257 in this build) */
+#define LEAF_METRICS_MAX 320         /* >= wr_metric_count (259 in this build) */
 #define LEAF_CALLS       13          /* agentless rex calls per node per poll */
 #define LEAF_ADDR_MAX    64
+#define LEAF_CLUSTER_MAX 64          /* a node's cluster name, incl. NUL */
 #define LEAF_PATH_MAX    1024
 #define LEAF_MAX_NODES   100000
+#define LEAF_COUNTERS_MAX 32         /* >= counters in the catalogue (9 in this build; checked at start) */
 
 #define LEAF_HIST_TIERS_MAX 6       /* downsampled history tiers (leaf_hist.c) */
 typedef struct {
@@ -51,6 +54,7 @@ typedef struct {
     char name[WR_NODE_NAME_MAX];
     int  port;                        /* 0: ask epmd */
     char address[LEAF_ADDR_MAX];      /* "" : resolve the host part */
+    char cluster[LEAF_CLUSTER_MAX];   /* fleet checks (leaf_census.c); "": the node's release */
 } leaf_node_cfg_t;
 
 typedef struct {
@@ -88,6 +92,8 @@ typedef struct {
     double   notify_burst;
     int      notify_sysmon;           /* forward system monitor events (always counted) */
     int      notify_source_rate;      /* the agent's own cap, all types, a second */
+    wr_outbox_limits_t outbox;        /* leaf.outbox: bounds of each outbox (leaf_events.c) */
+    double   membership_grace;        /* leaf.membership_grace (leaf_census.c): seconds */
 } leaf_cfg_t;
 
 typedef struct leaf leaf_t;
@@ -147,8 +153,8 @@ typedef struct leaf_node {
     leaf_inflight_t inflight[LEAF_CALLS];
     uint32_t sid;                     /* store id of the node (row keys, leaf_samples.c); 0: none yet */
     int64_t  row_ts;                  /* ts of the newest raw row written (0: unknown) */
-    double   last_val[LEAF_METRICS_MAX]; /* for counter rates */
-    int64_t  last_ts[LEAF_METRICS_MAX];  /* 0: none */
+    double   ctr_val[LEAF_COUNTERS_MAX]; /* previous sample of each counter (leaf_counter_slot), */
+    int64_t  ctr_ts[LEAF_COUNTERS_MAX];  /* for the rollups' rates; 0: none */
     leaf_inflight_t agent_call;       /* the agent call in flight (leaf_agent.c) */
     int      agent_state;             /* LEAF_AGENT_... (leaf_agent.c) */
     int      agent_waits;             /* ticks the current agent check/load has waited */
@@ -191,6 +197,7 @@ struct leaf {
     leaf_sample_t  *pending;
     size_t          n_pending, cap_pending;
     double          samples_per_s;
+    wr_link_meter_t link_meter;     /* the parent links' frame / byte rates (leaf_up.c) */
     struct leaf_hist *hist;           /* downsampled tiers (leaf_hist.c) */
     struct leaf_rows *rows;           /* raw rows: metric codes, write buffers (leaf_samples.c) */
 
@@ -261,6 +268,9 @@ void leaf_samples_add(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts_ms,
 /* Writes the pending samples in one txn (pruning on a full map). Returns samples written. */
 size_t leaf_samples_flush(leaf_t *lf);
 void leaf_samples_retention(leaf_t *lf);
+/* The slot of a counter metric in leaf_node_t.ctr_val/ctr_ts (0..LEAF_COUNTERS_MAX-1), or -1
+ * for a gauge (or a counter past the cap: leaf_samples_open refuses such a catalogue). */
+int  leaf_counter_slot(uint32_t metric);
 /* Answers a "metric" query; returns a status and sets *result (malloc'd JSON) or err. */
 int  leaf_samples_query(leaf_t *lf, leaf_node_t *n, const char *args, size_t args_len,
                         char **result, char *err, size_t errlen);

@@ -326,6 +326,7 @@ static void on_collect(leaf_t *lf, leaf_node_t *n, int ri)
         leaf_alarms_on_maxq(lf, n, c.maxq_pid, c.maxq_name, c.maxq_len);
     if (c.has_sysmon)
         leaf_alarms_on_sysmon(lf, n, c.sysmon, wr_mono_ms());
+    leaf_alarms_on_collect(lf, n, &c);        /* files, beam_alarms (leaf_alarms_node.c) */
 }
 
 int leaf_agent_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int ri)

@@ -25,18 +25,19 @@
 enum {
     W_PROC, W_PROC_LIM, W_PORT, W_PORT_LIM, W_ATOM, W_ATOM_LIM, W_ETS, W_ETS_LIM, W_MODULES,
     W_OLD_CODE, W_MEM, W_OS_SYSTOTAL, W_OS_TOTAL, W_MSGQ_MAX, W_SHELL_MEM, W_DISK_PCT, W_UPTIME,
-    W_COUNT
+    W_FD, W_FD_LIM, W_VISIBLE, W_COUNT
 };
 static const char *const watched[W_COUNT] = {
     "process.count", "process.limit", "port.count", "port.limit", "atom.count", "atom.limit",
     "ets.count", "ets.limit", "module.loaded", "module.old_code", "memory.total",
     "os.memory.system_total_memory", "os.memory.total_memory", "process.message_queue.max",
-    "shell.memory", "os.disk.max_used_percent", "uptime",
+    "shell.memory", "os.disk.max_used_percent", "uptime", "fd.open", "fd.limit", "dist.visible",
 };
 
 /* The forecast series (resource names of limit_forecast). */
-enum { FC_ATOMS, FC_PROCESSES, FC_PORTS, FC_ETS, FC_MEMORY, FC_DISK, FC_COUNT };
-static const char *const fc_names[FC_COUNT] = {"atoms", "processes", "ports", "ets", "memory", "disk"};
+enum { FC_ATOMS, FC_PROCESSES, FC_PORTS, FC_ETS, FC_MEMORY, FC_DISK, FC_FDS, FC_COUNT };
+static const char *const fc_names[FC_COUNT] = {"atoms", "processes", "ports", "ets", "memory", "disk",
+                                               "fds"};
 
 /* Slots: the threshold checks, node_down, one per forecast series. */
 #define SLOT_DOWN  LEAF_AL_THR_COUNT
@@ -46,10 +47,10 @@ static const char *const thr_types[LEAF_AL_THR_COUNT] = {
     WR_ALARM_PROCESS_LIMIT, WR_ALARM_PORT_LIMIT, WR_ALARM_ATOM_LIMIT, WR_ALARM_ETS_LIMIT,
     WR_ALARM_MODULE_LIMIT, WR_ALARM_MEMORY, WR_ALARM_MESSAGE_QUEUE, WR_ALARM_SHELL_SIZE,
     WR_ALARM_OLD_CODE, WR_ALARM_LONG_GC, WR_ALARM_LARGE_HEAP, WR_ALARM_BUSY_DIST_PORT,
+    WR_ALARM_FD_LIMIT, WR_ALARM_FULL_MESH,
 };
 
-#define SM_TYPES 3           /* long_gc, large_heap, busy_dist_port: LEAF_AL_LONG_GC + i */
-#define SM_SECS  60          /* the rate window: events in the last minute, by second */
+#define SM_TYPES LEAF_SYSMON_COUNT   /* long_gc, large_heap, busy_dist_port: LEAF_AL_LONG_GC + i */
 
 typedef struct {
     int  sev;                                   /* reported; WR_SEV_CLEARED: nothing */
@@ -68,13 +69,10 @@ typedef struct {
     int64_t  fc_last_ms;
     double   last_uptime;
     int64_t  down_since;                        /* mono ms the node was first seen not up; 0 */
-    uint32_t sm[SM_TYPES][SM_SECS];             /* system monitor events per second (ring) */
-    int64_t  sm_sec;                            /* the mono second of the ring's newest slot */
-    double   sm_last[SM_TYPES];                 /* the agent's last counts */
-    int      sm_have;
+    int      released;                          /* not owned and released: nothing to redo */
+    leaf_alarms_rate_t sm;                      /* system monitor events, last minute */
 } node_al_t;
 
-_Static_assert(SM_TYPES == LEAF_SYSMON_COUNT, "the rate alarms follow leaf_sysmon_names");
 
 struct leaf_alarms {
     node_al_t *nodes;
@@ -84,6 +82,7 @@ struct leaf_alarms {
     ev_timer   down_timer;
     int        timer_on;
     int64_t    now_mono;                        /* of the current node_down check */
+    leaf_alarms_list_t *list;                   /* files and beam alarms (leaf_alarms_node.c) */
     leaf_alarms_stats_t st;
 };
 
@@ -129,31 +128,6 @@ static void rep_set(node_al_t *na, int slot, int sev, const char *resource)
         snprintf(na->mq_rep, sizeof na->mq_rep, "%s", sev == WR_SEV_CLEARED ? "" : resource);
 }
 
-const char *leaf_alarms_system_process(const char *name)
-{
-    static const char *const cluster[] = {
-        "pg", "pg2", "global_name_server", "global_group", "global_group_check", "net_kernel",
-        "net_sup", "rex", "auth", "erl_epmd", "dist_ac", "erl_distribution", "mnesia_tm",
-        "mnesia_locker", "mnesia_controller", "mnesia_recover", "mnesia_monitor", NULL};
-    static const char *const otp[] = {
-        "logger", "logger_proxy", "logger_sup", "code_server", "application_controller", "init",
-        "user", "user_drv", "standard_error", "file_server_2", "erts_code_purger", "kernel_sup",
-        "kernel_safe_sup", "inet_db", "erl_prim_loader", "socket_registry", "erl_signal_server",
-        "timer_server", "global_lock", NULL};
-    if (!name || !name[0])
-        return NULL;
-    for (int i = 0; cluster[i]; i++)
-        if (strcmp(name, cluster[i]) == 0)
-            return "a system process of the cluster machinery: a cluster problem, not an "
-                   "application one";
-    for (int i = 0; otp[i]; i++)
-        if (strcmp(name, otp[i]) == 0)
-            return "an OTP system process";
-    if (strncmp(name, "logger_", 7) == 0)
-        return "an OTP system process (logger)";
-    return NULL;
-}
-
 /* ---- persistence ------------------------------------------------------------------------ */
 
 static size_t persist_key(const char *node, int slot, uint8_t *key, size_t cap)
@@ -169,37 +143,42 @@ static size_t persist_key(const char *node, int slot, uint8_t *key, size_t cap)
     return a + 1 + b;
 }
 
-static void persist(leaf_t *lf, const char *node, int slot, int sev, const char *resource)
+void leaf_alarms_persist_raw(leaf_t *lf, const void *key, size_t klen, const void *val, size_t vlen)
 {
     struct leaf_alarms *la = lf->alarms;
-    if (!lf->store || la->db < 0)
-        return;
-    uint8_t key[WR_NODE_NAME_MAX + 100], val[1 + WR_ALARM_RESOURCE_MAX];
-    size_t klen = persist_key(node, slot, key, sizeof key);
-    if (!klen)
+    if (!lf->store || !la || la->db < 0)
         return;
     wr_txn_t *txn = NULL;
     int rc = wr_store_begin(lf->store, 1, &txn);
     if (rc == 0) {
-        if (sev == WR_SEV_CLEARED) {
+        if (!val) {
             rc = wr_store_del(txn, la->db, key, klen);
             if (rc == WR_ENOTFOUND)
                 rc = 0;
         } else {
-            size_t rl = strlen(resource);
-            if (rl > WR_ALARM_RESOURCE_MAX - 1)
-                rl = WR_ALARM_RESOURCE_MAX - 1;
-            val[0] = (uint8_t)sev;
-            memcpy(val + 1, resource, rl);
-            rc = wr_store_put(txn, la->db, key, klen, val, 1 + rl);
+            rc = wr_store_put(txn, la->db, key, klen, val, vlen);
         }
         if (rc == 0)
             rc = wr_store_commit(&txn);
         wr_store_abort(&txn);
     }
     if (rc)
-        WR_WARN("alarms: keeping %s of %s in the store failed: %s (a restart may not clear it)",
-                slot_type(slot), node, wr_strerror(rc));
+        WR_WARN("alarms: keeping the alarm %s in the store failed: %s (a restart may not clear "
+                "it)", (const char *)key, wr_strerror(rc));
+}
+
+static void persist(leaf_t *lf, const char *node, int slot, int sev, const char *resource)
+{
+    uint8_t key[WR_NODE_NAME_MAX + 100], val[1 + WR_ALARM_RESOURCE_MAX];
+    size_t klen = persist_key(node, slot, key, sizeof key);
+    if (!klen)
+        return;
+    size_t rl = strlen(resource);
+    if (rl > WR_ALARM_RESOURCE_MAX - 1)
+        rl = WR_ALARM_RESOURCE_MAX - 1;
+    val[0] = (uint8_t)sev;
+    memcpy(val + 1, resource, rl);
+    leaf_alarms_persist_raw(lf, key, klen, sev == WR_SEV_CLEARED ? NULL : val, 1 + rl);
 }
 
 /* ---- events ----------------------------------------------------------------------------- */
@@ -222,6 +201,27 @@ static int emit(leaf_t *lf, const char *scope, const char *type, const char *res
     return 0;
 }
 
+int leaf_alarms_emit(leaf_t *lf, const char *scope, const char *type, const char *resource,
+                     int sev, int prev_sev, const char *text, int64_t at_ms)
+{
+    int rc = emit(lf, scope, type, resource, sev, text, at_ms);
+    if (rc == 0) {
+        struct leaf_alarms *la = lf->alarms;
+        if (sev == WR_SEV_CLEARED)
+            la->st.cleared++;
+        else if (prev_sev == WR_SEV_CLEARED)
+            la->st.raised++;
+        else
+            la->st.updated++;
+    }
+    return rc;
+}
+
+leaf_alarms_list_t *leaf_alarms_list_of(leaf_t *lf)
+{
+    return lf->alarms ? lf->alarms->list : NULL;
+}
+
 /* Makes what is reported in slot of node n match (sev, resource): one event per difference
  * (a change of resource clears the old one first). text is built only when needed. */
 typedef void (*text_fn)(leaf_t *lf, const node_al_t *na, int slot, int sev, char *buf, size_t len);
@@ -235,6 +235,8 @@ static void reconcile(leaf_t *lf, leaf_node_t *n, int slot, int sev, const char 
     const char *type = slot_type(slot);
     if (!resource)
         resource = "";
+    if (sev == WR_SEV_CLEARED && r->sev == WR_SEV_CLEARED)
+        return;                                 /* the common case, every node every second */
     char old_res[WR_ALARM_RESOURCE_MAX];
     snprintf(old_res, sizeof old_res, "%s", rep_res(na, slot));
     int same_res = strcmp(resource, old_res) == 0;
@@ -266,26 +268,7 @@ static void reconcile(leaf_t *lf, leaf_node_t *n, int slot, int sev, const char 
 
 /* ---- texts ------------------------------------------------------------------------------ */
 
-/* 1234567 -> "1,234,567" */
-static const char *num(double v, char *buf, size_t len)
-{
-    char tmp[32];
-    if (!isfinite(v)) {
-        snprintf(buf, len, "?");
-        return buf;
-    }
-    snprintf(tmp, sizeof tmp, "%.0f", fabs(v));
-    size_t d = strlen(tmp), o = 0;
-    if (v < 0 && o + 1 < len)
-        buf[o++] = '-';
-    for (size_t i = 0; i < d && o + 1 < len; i++) {
-        buf[o++] = tmp[i];
-        if ((d - i - 1) % 3 == 0 && i + 1 < d && o + 1 < len)
-            buf[o++] = ',';
-    }
-    buf[o] = '\0';
-    return buf;
-}
+#define num leaf_alarms_num
 
 static double machine_bytes(const leaf_t *lf, const node_al_t *na)
 {
@@ -356,6 +339,15 @@ static void thr_text(leaf_t *lf, const node_al_t *na, int slot, int sev, char *b
                  num(v, a, sizeof a), thr_types[slot],
                  slot == LEAF_AL_BUSY_DIST ? " (senders to a peer were suspended: see the "
                  "busy_dist_port notifications for the peer)" : "");
+        break;
+    case LEAF_AL_FD:
+        snprintf(buf, len, "%sfile descriptors %s/%s (%.1f%% of the process's limit, ulimit -n)",
+                 state, num(na->v[W_FD], a, sizeof a), num(na->v[W_FD_LIM], b, sizeof b), v);
+        break;
+    case LEAF_AL_MESH:
+        snprintf(buf, len, "%s%s visible nodes connected (warning at %s): a full mesh this size "
+                 "strains distribution and global", state, num(v, a, sizeof a),
+                 num(c->thr[slot].major_raise, b, sizeof b));
         break;
     case LEAF_AL_OLD_CODE:
         snprintf(buf, len, "%s%s module(s) with old code: the next load of one kills the processes "
@@ -432,9 +424,9 @@ static void eval_forecast(leaf_t *lf, leaf_node_t *n, node_al_t *na, int64_t ts,
         step_ms = lf->cfg.interval * 1000.0 * 0.9;
     int add = na->fc_last_ms == 0 || (double)(ts - na->fc_last_ms) >= step_ms;
     const double vals[FC_COUNT] = {na->v[W_ATOM], na->v[W_PROC], na->v[W_PORT], na->v[W_ETS],
-                                   na->v[W_MEM], na->v[W_DISK_PCT]};
+                                   na->v[W_MEM], na->v[W_DISK_PCT], na->v[W_FD]};
     const double lims[FC_COUNT] = {na->v[W_ATOM_LIM], na->v[W_PROC_LIM], na->v[W_PORT_LIM],
-                                   na->v[W_ETS_LIM], machine_bytes(lf, na), 100.0};
+                                   na->v[W_ETS_LIM], machine_bytes(lf, na), 100.0, na->v[W_FD_LIM]};
     if (add)
         na->fc_last_ms = ts;
     for (int f = 0; f < FC_COUNT; f++) {
@@ -463,52 +455,11 @@ static void eval_forecast(leaf_t *lf, leaf_node_t *n, node_al_t *na, int64_t ts,
     }
 }
 
-/* Moves the rate ring of na forward to second sec (zeroing the seconds skipped). */
-static void sm_advance(node_al_t *na, int64_t sec)
-{
-    if (na->sm_sec == 0 || sec - na->sm_sec >= SM_SECS) {
-        memset(na->sm, 0, sizeof na->sm);
-        na->sm_sec = sec;
-        return;
-    }
-    while (na->sm_sec < sec) {
-        na->sm_sec++;
-        for (int t = 0; t < SM_TYPES; t++)
-            na->sm[t][na->sm_sec % SM_SECS] = 0;
-    }
-}
-
-static double sm_rate(leaf_t *lf, node_al_t *na, int t)
-{
-    sm_advance(na, lf->alarms->now_mono / 1000);
-    double sum = 0;
-    for (int i = 0; i < SM_SECS; i++)
-        sum += na->sm[t][i];
-    return sum;
-}
-
 void leaf_alarms_on_sysmon(leaf_t *lf, leaf_node_t *n, const double counts[3], int64_t now_mono_ms)
 {
     struct leaf_alarms *la = lf->alarms;
-    if (!la || !n || n->idx >= la->n || !counts)
-        return;
-    node_al_t *na = &la->nodes[n->idx];
-    int64_t sec = now_mono_ms / 1000;
-    if (sec < na->sm_sec)
-        sec = na->sm_sec;                           /* never backwards */
-    sm_advance(na, sec);
-    for (int t = 0; t < SM_TYPES; t++) {
-        double c = counts[t];
-        if (!isfinite(c) || c < 0)
-            continue;
-        double d = na->sm_have ? c - na->sm_last[t] : 0;
-        na->sm_last[t] = c;
-        if (d <= 0)
-            continue;                               /* nothing new, or a restart: a new base */
-        uint32_t *slot = &na->sm[t][na->sm_sec % SM_SECS];
-        *slot = d + *slot > (double)UINT32_MAX ? UINT32_MAX : *slot + (uint32_t)d;
-    }
-    na->sm_have = 1;
+    if (la && n && n->idx < la->n && counts)
+        leaf_alarms_rate_add(&la->nodes[n->idx].sm, counts, now_mono_ms / 1000);
 }
 
 static void eval_node(leaf_t *lf, leaf_node_t *n, node_al_t *na, int64_t ts, int64_t now)
@@ -524,8 +475,10 @@ static void eval_node(leaf_t *lf, leaf_node_t *n, node_al_t *na, int64_t ts, int
     val[LEAF_AL_MSGQ] = na->has_maxq ? na->maxq_len : na->v[W_MSGQ_MAX];
     val[LEAF_AL_SHELL] = isfinite(na->v[W_SHELL_MEM]) ? na->v[W_SHELL_MEM] / 1048576.0 : NAN;
     val[LEAF_AL_OLD_CODE] = na->v[W_OLD_CODE];
+    val[LEAF_AL_FD] = pct(na->v[W_FD], na->v[W_FD_LIM]);
+    val[LEAF_AL_MESH] = na->v[W_VISIBLE];
     for (int t = 0; t < SM_TYPES; t++)
-        val[LEAF_AL_LONG_GC + t] = sm_rate(lf, na, t);
+        val[LEAF_AL_LONG_GC + t] = leaf_alarms_rate_sum(&na->sm, t, lf->alarms->now_mono / 1000);
     char mq_res[WR_ALARM_RESOURCE_MAX];
     int named = na->has_maxq && na->maxq_pid[0];
     if (named)
@@ -550,6 +503,9 @@ static void release_node(leaf_t *lf, leaf_node_t *n, int64_t now)
     for (int s = 0; s < SLOTS; s++)
         if (na->rep[s].sev != WR_SEV_CLEARED)
             reconcile(lf, n, s, WR_SEV_CLEARED, "", release_text, now);
+    char text[WR_ALARM_TEXT_MAX];
+    release_text(lf, na, 0, WR_SEV_CLEARED, text, sizeof text);
+    leaf_alarms_list_release(lf, n, text, now);
     for (int s = 0; s < LEAF_AL_THR_COUNT; s++)
         wr_threshold_state_init(&na->thr[s]);
     if (na->fc)
@@ -568,10 +524,17 @@ void leaf_alarms_check_down(leaf_t *lf, int64_t now_mono, int64_t now)
     for (size_t i = 0; i < la->n && i < lf->n_nodes; i++) {
         leaf_node_t *n = &lf->nodes[i];
         node_al_t *na = &la->nodes[i];
-        if (!n->owned) {
-            release_node(lf, n, now);
+        if (!n->owned) {                        /* once per hand-over, not every second */
+            if (!na->released) {
+                release_node(lf, n, now);
+                na->released = 1;               /* unless a clear could not be sent: retry */
+                for (int sl = 0; sl < SLOTS; sl++)
+                    if (na->rep[sl].sev != WR_SEV_CLEARED)
+                        na->released = 0;
+            }
             continue;
         }
+        na->released = 0;
         int sev = WR_SEV_CLEARED;
         if (n->state == WR_NODE_UP) {
             na->down_since = 0;
@@ -613,7 +576,8 @@ void leaf_alarms_eval(leaf_t *lf, int64_t now)
         leaf_node_t *n = &lf->nodes[i];
         node_al_t *na = &la->nodes[i];
         if ((na->fresh || na->has_maxq) && n->owned && n->state == WR_NODE_UP)
-            eval_node(lf, n, na, n->round_ts > 0 ? n->round_ts : (ts_max ? ts_max : now), now);
+            eval_node(lf, n, na, n->round_ts > 0 ? n->round_ts : (ts_max ? ts_max : now),
+                      wr_wall_ms());   /* raise/clear stamped when evaluated, not the tick's start */
         for (int w = 0; w < W_COUNT; w++)
             na->v[w] = NAN;
         na->fresh = 0;
@@ -628,8 +592,14 @@ void leaf_alarms_on_maxq(leaf_t *lf, leaf_node_t *n, const char *pid, const char
     if (!la || n->idx >= la->n || !pid || !isfinite(len))
         return;
     node_al_t *na = &la->nodes[n->idx];
-    snprintf(na->maxq_pid, sizeof na->maxq_pid, "%s", pid);
-    snprintf(na->maxq_name, sizeof na->maxq_name, "%s", name ? name : "");
+    /* per node per poll: a bounded copy, not snprintf */
+    size_t lp = strnlen(pid, sizeof na->maxq_pid - 1);
+    size_t ln = name ? strnlen(name, sizeof na->maxq_name - 1) : 0;
+    memcpy(na->maxq_pid, pid, lp);
+    na->maxq_pid[lp] = '\0';
+    if (ln)
+        memcpy(na->maxq_name, name, ln);
+    na->maxq_name[ln] = '\0';
     na->maxq_len = len;
     na->has_maxq = 1;
 }
@@ -641,6 +611,7 @@ typedef struct {
     uint8_t key[WR_NODE_NAME_MAX + 100];
     size_t  klen;
     int     slot;                              /* -1: not understood, deleted only */
+    char    type[WR_ALARM_TYPE_MAX];           /* slot -1: a list alarm's type, or "" */
     char    res[WR_ALARM_RESOURCE_MAX];
 } stale_t;
 
@@ -674,6 +645,10 @@ static int reload_visit(void *ud, const void *key, size_t klen, const void *val,
         lf->alarms->st.reloaded++;
         return 0;
     }
+    char ltype[WR_ALARM_TYPE_MAX] = "";
+    if (nul && slot < 0 && leaf_alarms_list_reload(lf, n, nul + 1, klen - (size_t)(nul - k) - 1,
+                                                   val, vlen, ltype, res) && n)
+        return 0;                                   /* a list alarm of a watched node */
     /* a node this leaf no longer watches, or a record it does not understand: clear it */
     if (klen > sizeof rl->stale[0].key)
         return 0;
@@ -690,6 +665,7 @@ static int reload_visit(void *ud, const void *key, size_t klen, const void *val,
     st->klen = klen;
     st->slot = nul && (size_t)(nul - k) < WR_NODE_NAME_MAX ? slot : -1;
     memcpy(st->res, res, sizeof st->res);
+    memcpy(st->type, ltype, sizeof st->type);
     return 0;
 }
 
@@ -714,8 +690,9 @@ static void reload(leaf_t *lf)
     size_t gone = 0;
     for (size_t i = 0; i < rl->n_stale; i++) {
         stale_t *st = &rl->stale[i];
-        if (st->slot >= 0) {
-            if (emit(lf, (const char *)st->key, slot_type(st->slot), st->res, WR_SEV_CLEARED,
+        if (st->slot >= 0 || st->type[0]) {
+            if (emit(lf, (const char *)st->key, st->slot >= 0 ? slot_type(st->slot) : st->type,
+                     st->res, WR_SEV_CLEARED,
                      "node no longer configured at this leaf", now) != 0)
                 continue;                           /* kept: tried again at the next start */
             la->st.cleared++;
@@ -765,6 +742,14 @@ int leaf_alarms_init(leaf_t *lf, char *err, size_t errlen)
         na->last_uptime = NAN;
     }
     lf->alarms = la;
+    la->list = leaf_alarms_list_new(la->n);
+    if (!la->list) {
+        free(la->nodes);
+        free(la);
+        lf->alarms = NULL;
+        snprintf(err, errlen, "alarms: out of memory");
+        return WR_ENOMEM;
+    }
     la->db = lf->store ? wr_store_db(lf->store, "alarms") : -1;
     if (lf->store && la->db < 0) {
         la->db = -1;
@@ -790,6 +775,7 @@ void leaf_alarms_fini(leaf_t *lf)
         ev_timer_stop(lf->loop, &la->down_timer);
     for (size_t i = 0; i < la->n; i++)
         free(la->nodes[i].fc);
+    leaf_alarms_list_free(&la->list);
     free(la->nodes);
     free(la);
     lf->alarms = NULL;
@@ -807,4 +793,5 @@ void leaf_alarms_stats(const leaf_t *lf, leaf_alarms_stats_t *out)
         for (int s = 0; s < SLOTS; s++)
             if (la->nodes[i].rep[s].sev != WR_SEV_CLEARED)
                 out->active++;
+    out->active += leaf_alarms_list_active(lf);
 }

@@ -1,7 +1,10 @@
 /* leaf_alarms: the node-level alarm checks a leaf runs on each of its BEAM nodes
  * (docs/ALARMS.md section 2): limits in percent of the node's own limits, memory against the
  * machine, the longest message queue (naming the process), the shell's size, old code,
- * node_down after a grace period, and limit_forecast on every limit-type series.
+ * descriptors (fd_limit), the full mesh's size, node_down after a grace period, and
+ * limit_forecast on every limit-type series; and, from the agent's collect Info lists, the
+ * node's changed or unparseable config/boot/.app files and its alarm_handler alarms
+ * (leaf_alarms_node.c).
  *
  * Every poll interval the samples of each UP node are evaluated with hysteresis
  * (core/wr_threshold) and trends (core/wr_forecast); what should be raised is reconciled with
@@ -15,6 +18,7 @@
 #define LEAF_ALARMS_H
 #include <stddef.h>
 #include <stdint.h>
+#include "leaf_parse.h"
 #include "wr_threshold.h"
 
 typedef struct leaf leaf_t;
@@ -35,6 +39,8 @@ enum {
     LEAF_AL_LONG_GC,       /* long_gc         system_monitor long_gc events in the last minute */
     LEAF_AL_LARGE_HEAP,    /* large_heap      ... large_heap events */
     LEAF_AL_BUSY_DIST,     /* busy_dist_port  ... busy_dist_port events */
+    LEAF_AL_FD,            /* fd_limit        % of fd.limit (the OS's descriptor limit) */
+    LEAF_AL_MESH,          /* full_mesh_size  visible nodes connected (dist.visible), warning */
     LEAF_AL_THR_COUNT
 };
 
@@ -49,7 +55,14 @@ typedef struct {
     double   forecast_step;       /* seconds between points of a trend (>= the poll interval) */
     uint32_t forecast_points;     /* window */
     uint32_t forecast_min_points;
+    int      files_enabled;       /* config_changed / config_unparseable (agent's Info files) */
+    int      beam_enabled;        /* beam_alarm (agent's Info beam_alarms) */
 } leaf_alarms_cfg_t;
+
+/* The alarm types of the node's files (docs/ALARMS.md "Node state"); WR_ALARM_FILES_CHANGED
+ * of wr_alarm.h is split in these two. */
+#define LEAF_ALARM_CONFIG_CHANGED     "config_changed"
+#define LEAF_ALARM_CONFIG_UNPARSEABLE "config_unparseable"
 
 typedef struct {
     uint64_t raised, updated, cleared;   /* events accepted by leaf_events_push */
@@ -86,8 +99,51 @@ void leaf_alarms_check_down(leaf_t *lf, int64_t now_mono_ms, int64_t now_ms);
 
 void leaf_alarms_stats(const leaf_t *lf, leaf_alarms_stats_t *out);
 
+/* Node n's collect reply (leaf_agent.c, after leaf_parse_collect): its Info files and
+ * beam_alarms lists, when present, become the node's config_changed / config_unparseable /
+ * beam_alarm alarms (one per file or alarm id; what is no longer listed is cleared). Runs at once, not at the poll tick (leaf_alarms_node.c). */
+void leaf_alarms_on_collect(leaf_t *lf, leaf_node_t *n, const leaf_collect_t *c);
+
 /* "a system process of the cluster machinery" / "an OTP system process" / NULL for a
  * registered name (exposed for tests). */
 const char *leaf_alarms_system_process(const char *name);
+
+/* ---- between leaf_alarms.c and leaf_alarms_node.c (not for other modules) ---------------- */
+
+/* The system monitor events of one node per second over the last minute (the rate alarms). */
+#define LEAF_RATE_SECS 60
+typedef struct {
+    uint32_t sm[LEAF_SYSMON_COUNT][LEAF_RATE_SECS];   /* events per second (ring) */
+    int64_t  sec;                                     /* the mono second of the newest slot */
+    double   last[LEAF_SYSMON_COUNT];                 /* the agent's last counts */
+    int      have;
+} leaf_alarms_rate_t;
+/* The agent's counts since it started, at mono second sec (never moves back): their increase
+ * goes into the ring; a count going down (agent or node restarted) only sets a new base. */
+void   leaf_alarms_rate_add(leaf_alarms_rate_t *r, const double counts[LEAF_SYSMON_COUNT], int64_t sec);
+/* Events of type t in the minute up to mono second sec. */
+double leaf_alarms_rate_sum(leaf_alarms_rate_t *r, int t, int64_t sec);
+
+/* 1,234,567 into buf ("?" when not finite); returns buf. */
+const char *leaf_alarms_num(double v, char *buf, size_t len);
+/* Sends one alarm event of node scope (scope = node name), counting it as a raise, update or
+ * clear after prev_sev. Returns 0, or the push's error (counted in push_failed). */
+int  leaf_alarms_emit(leaf_t *lf, const char *scope, const char *type, const char *resource,
+                      int sev, int prev_sev, const char *text, int64_t at_ms);
+/* Writes (val != NULL) or deletes the record key in the store's "alarms" database. */
+void leaf_alarms_persist_raw(leaf_t *lf, const void *key, size_t klen, const void *val, size_t vlen);
+/* The list alarms' state (leaf_alarms_node.c), owned by leaf_alarms.c's init/fini. */
+typedef struct leaf_alarms_list leaf_alarms_list_t;
+leaf_alarms_list_t *leaf_alarms_list_new(size_t n_nodes);
+void leaf_alarms_list_free(leaf_alarms_list_t **l);
+leaf_alarms_list_t *leaf_alarms_list_of(leaf_t *lf);
+/* A reloaded record whose name (after node NUL) is a list alarm's: seeds node n (NULL: not
+ * configured) and returns 1, with its type in type (for the caller's clear when n is NULL);
+ * else 0. */
+int  leaf_alarms_list_reload(leaf_t *lf, leaf_node_t *n, const char *name, size_t len,
+                             const void *val, size_t vlen, char type[48], char res[256]);
+/* Clears every list alarm of n (no longer watched), with text. */
+void leaf_alarms_list_release(leaf_t *lf, leaf_node_t *n, const char *text, int64_t now_ms);
+uint64_t leaf_alarms_list_active(const leaf_t *lf);
 
 #endif

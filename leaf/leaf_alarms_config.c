@@ -29,6 +29,13 @@ void leaf_alarms_config_default(leaf_alarms_cfg_t *c)
         c->thr[i].minor_clear = c->thr[i].major_clear = 5.0;
         c->thr[i].minor_severity = c->thr[i].major_severity = WR_SEV_WARNING;
     }
+    wr_threshold_config_percent(&c->thr[LEAF_AL_FD], 75.0, 90.0);
+    /* full mesh: single level, warning at 120 visible nodes, clear below 110 */
+    wr_threshold_config_absolute(&c->thr[LEAF_AL_MESH], 120.0, 120.0);
+    c->thr[LEAF_AL_MESH].minor_clear = c->thr[LEAF_AL_MESH].major_clear = 110.0;
+    c->thr[LEAF_AL_MESH].minor_severity = c->thr[LEAF_AL_MESH].major_severity = WR_SEV_WARNING;
+    c->files_enabled = 1;
+    c->beam_enabled = 1;
     c->module_limit = 0;
     c->machine_mb = 0;
     c->node_down_enabled = 1;
@@ -122,6 +129,18 @@ int leaf_alarms_config_read(wr_config_t *cfg, leaf_alarms_cfg_t *out)
     read_rate(cfg, WR_ALARM_LONG_GC, &c->thr[LEAF_AL_LONG_GC]);
     read_rate(cfg, WR_ALARM_LARGE_HEAP, &c->thr[LEAF_AL_LARGE_HEAP]);
     read_rate(cfg, WR_ALARM_BUSY_DIST_PORT, &c->thr[LEAF_AL_BUSY_DIST]);
+    read_thr(cfg, WR_ALARM_FD_LIMIT, &c->thr[LEAF_AL_FD], 1, 1, "", 100.0);
+    wr_threshold_config_t *m = &c->thr[LEAF_AL_MESH];
+    wr_config_double(cfg, "leaf.alarms.full_mesh_size.nodes", 120.0, 1.0, 1e6, &m->major_raise);
+    m->minor_raise = m->major_raise;
+    wr_config_double(cfg, "leaf.alarms.full_mesh_size.clear_nodes", m->major_raise - 10.0 > 0 ?
+                     m->major_raise - 10.0 : 0.0, 0.0, 1e6, &m->major_clear);
+    m->minor_clear = m->major_clear;
+    read_thr(cfg, WR_ALARM_FULL_MESH, m, 0, 0, "", 0);
+    wr_config_has(cfg, "leaf.alarms.config_files");
+    wr_config_bool(cfg, "leaf.alarms.config_files.enabled", 1, &c->files_enabled);
+    wr_config_has(cfg, "leaf.alarms.beam_alarm");
+    wr_config_bool(cfg, "leaf.alarms.beam_alarm.enabled", 1, &c->beam_enabled);
 
     wr_config_has(cfg, "leaf.alarms.node_down");
     wr_config_has(cfg, "leaf.alarms.forecast");

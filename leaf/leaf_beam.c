@@ -24,6 +24,7 @@
 #define LEAF_OUTQ_MAX  (16u << 20)   /* bytes queued for one node before it counts as lost */
 #define LEAF_OUTQ_KEEP (256u << 10)  /* a larger queue buffer is freed once drained */
 #define LEAF_READ_CHUNK (64u << 10)
+#define LEAF_IO_COLLECT_MAX 0.02     /* s: the longest a ready socket waits to be polled */
 
 static char rdbuf[LEAF_READ_CHUNK];  /* every read lands here first (loop thread only) */
 
@@ -449,6 +450,11 @@ int leaf_beam_init(leaf_t *lf)
             h = (h + 1) & mask;
         lf->hash[h] = (uint32_t)i + 1;
     }
+    /* batch wake-ups: after a wake-up the loop waits up to this long before polling again,
+     * so one epoll_wait returns the replies of many nodes at once (each wake-up is a context
+     * switch, the largest kernel cost after the sends); a reply waits at most this long */
+    double collect = lf->cfg.interval / 100.0;
+    ev_set_io_collect_interval(lf->loop, collect < LEAF_IO_COLLECT_MAX ? collect : LEAF_IO_COLLECT_MAX);
     unsigned tmo = (unsigned)(lf->cfg.connect_timeout * 1000.0);
     lf->conn = leaf_connector_new(lf->loop, &lf->ec, tmo ? tmo : 1, on_connect_done, lf);
     if (!lf->conn) {
@@ -489,13 +495,32 @@ void leaf_beam_start(leaf_t *lf)
 
 int leaf_beam_send_rex(leaf_t *lf, leaf_node_t *n)
 {
-    char hdr[1280];                  /* length, 'p', version, {6, Self, '', rex} */
-    int h = leaf_frame_reg_send_header(hdr, sizeof hdr, ei_self(&lf->ec), "rex", (size_t)lf->tx.index);
-    if (h < 0) {
+    /* length, 'p', version, {6, Self, '', rex}: built once per self pid, only the length
+     * changes from one send to the next (loop thread only) */
+    static char hdr[1280];
+    static int h = -1;
+    static erlang_pid built_for;
+    const erlang_pid *self = ei_self(&lf->ec);
+    size_t msglen = (size_t)lf->tx.index;
+    if (h < 0 || self->num != built_for.num || self->serial != built_for.serial ||
+        self->creation != built_for.creation || strcmp(self->node, built_for.node) != 0) {
+        h = leaf_frame_reg_send_header(hdr, sizeof hdr, self, "rex", 0);
+        if (h < 0) {
+            erl_errno = EMSGSIZE;
+            return -1;
+        }
+        built_for = *self;
+    }
+    if (msglen > LEAF_FRAME_MAX) {
         erl_errno = EMSGSIZE;
         return -1;
     }
-    return out_write(lf, n, hdr, (size_t)h, lf->tx.buff, (size_t)lf->tx.index) < 0 ? -1 : 0;
+    uint32_t l = (uint32_t)((size_t)h - 4 + msglen);
+    hdr[0] = (char)(l >> 24);
+    hdr[1] = (char)(l >> 16);
+    hdr[2] = (char)(l >> 8);
+    hdr[3] = (char)l;
+    return out_write(lf, n, hdr, (size_t)h, lf->tx.buff, msglen) < 0 ? -1 : 0;
 }
 
 void leaf_beam_fini(leaf_t *lf)

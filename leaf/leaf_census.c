@@ -20,7 +20,9 @@ typedef struct {
     int        ticks;          /* intervals until the next call */
     int        unsupported;    /* this UP period: the agent has no census/0 */
     uint64_t   hash;           /* of release + items; 0: no census */
+    uint64_t   raw_hash;       /* of the last parsed reply's bytes: an equal reply is not parsed */
     char       release[WR_CENSUS_NAME_MAX];
+    char       view[WR_CENSUS_VALUE_MAX];   /* "<members>:<md5 hex>"; "": none (census v1) */
     char      *items;
     size_t     len, n;
 } cnode_t;
@@ -161,16 +163,46 @@ static long get_bin(const char *buf, int *i, char *out, long max)
     return memchr(out, '\0', (size_t)got) ? -1 : got;
 }
 
-/* {warren_census, 1, Release, [{Mod, Md5}], [{App, Vsn}]} at ri into cn. */
+/* 16 bytes as 32 lowercase hex digits and a NUL into out (33 bytes). */
+static void hex16(const unsigned char *b, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int k = 0; k < 16; k++) {
+        out[2 * k] = digits[b[k] >> 4];
+        out[2 * k + 1] = digits[b[k] & 15];
+    }
+    out[32] = '\0';
+}
+
+/* View = {Members, Md5}: the number of nodes the node sees (itself included) and the md5 of
+ * their sorted list, into "<members>:<md5 hex>". */
+static int parse_view(const char *buf, int *i, char *out, size_t cap)
+{
+    int arity = 0, type = 0, size = 0;
+    long members = 0, got = 0;
+    unsigned char md5[16];
+    if (ei_decode_tuple_header(buf, i, &arity) != 0 || arity != 2 || ei_decode_long(buf, i, &members) != 0 ||
+        members < 1 || members > 10000000 || ei_get_type(buf, i, &type, &size) != 0 ||
+        type != ERL_BINARY_EXT || size != 16 || ei_decode_binary(buf, i, md5, &got) != 0 || got != 16)
+        return WR_EPROTO;
+    int o = snprintf(out, cap, "%ld:", members);
+    if (o > 0 && (size_t)o + 33 <= cap)
+        hex16(md5, out + o);
+    return 0;
+}
+
+/* {warren_census, 1, Release, [{Mod, Md5}], [{App, Vsn}]} or {warren_census, 2, Release,
+ * [{Mod, Md5}], [{App, Vsn}], {Members, ViewMd5}} at ri into cn. */
 static int parse(const char *buf, int ri, cnode_t *cn, char *why, size_t whylen)
 {
     int i = ri, arity = 0;
     long ver = 0;
     char atom[MAXATOMLEN_UTF8];
     char name[WR_CENSUS_NAME_MAX], val[WR_CENSUS_NAME_MAX], rel[WR_CENSUS_NAME_MAX];
-    if (ei_decode_tuple_header(buf, &i, &arity) != 0 || arity != 5 || ei_decode_atom(buf, &i, atom) != 0 ||
-        strcmp(atom, "warren_census") != 0 || ei_decode_long(buf, &i, &ver) != 0 || ver != 1) {
-        snprintf(why, whylen, "not {warren_census, 1, ...}");
+    if (ei_decode_tuple_header(buf, &i, &arity) != 0 || (arity != 5 && arity != 6) ||
+        ei_decode_atom(buf, &i, atom) != 0 || strcmp(atom, "warren_census") != 0 ||
+        ei_decode_long(buf, &i, &ver) != 0 || ver != arity - 4) {
+        snprintf(why, whylen, "not {warren_census, 1, ...} or {warren_census, 2, ...}");
         return WR_EPROTO;
     }
     if (get_bin(buf, &i, rel, WR_CENSUS_NAME_MAX - 1) < 0) {
@@ -204,8 +236,7 @@ static int parse(const char *buf, int ri, cnode_t *cn, char *why, size_t whylen)
                     snprintf(why, whylen, "module item %d: expected a 16-byte md5", k);
                     return WR_EPROTO;
                 }
-                for (int b = 0; b < 16; b++)
-                    snprintf(hex + 2 * b, 3, "%02x", md5[b]);
+                hex16(md5, hex);
                 v = hex;
                 vl = 32;
             } else if ((vl = get_bin(buf, &i, val, WR_CENSUS_VALUE_MAX - 1)) < 0) {
@@ -224,8 +255,14 @@ static int parse(const char *buf, int ri, cnode_t *cn, char *why, size_t whylen)
             return WR_EPROTO;
         }
     }
+    cn->view[0] = '\0';
+    if (arity == 6 && parse_view(buf, &i, cn->view, sizeof cn->view) != 0) {
+        snprintf(why, whylen, "view: expected {Members >= 1, 16-byte md5}");
+        return WR_EPROTO;
+    }
     snprintf(cn->release, sizeof cn->release, "%s", rel);
-    cn->hash = fnv(fnv(1469598103934665603ull, cn->release, strlen(cn->release)), cn->items, cn->len) | 1;
+    cn->hash = fnv(fnv(fnv(1469598103934665603ull, cn->release, strlen(cn->release)), cn->items, cn->len),
+                   cn->view, strlen(cn->view)) | 1;
     return 0;
 }
 
@@ -240,6 +277,14 @@ int leaf_census_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int 
     cn->live = 0;
     n->last_reply_mono = wr_mono_ms();
     char why[160];
+    int end = ri;
+    uint64_t raw = ei_skip_term(lf->rx.buff, &end) == 0 && end > ri ?
+                   fnv(1469598103934665603ull, lf->rx.buff + ri, (size_t)(end - ri)) : 0;
+    if (raw && raw == cn->raw_hash && cn->hash) {   /* the same census as last time */
+        c->answered++;
+        return 1;
+    }
+    cn->raw_hash = 0;
     if (parse(lf->rx.buff, ri, cn, why, sizeof why) != 0) {
         c->errors++;
         cn->hash = 0;
@@ -248,6 +293,7 @@ int leaf_census_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int 
         WR_DEBUG("node %s: warren_agent:census(): %s", n->name, why);
         return 1;
     }
+    cn->raw_hash = raw;
     c->answered++;
     return 1;
 }
@@ -285,13 +331,23 @@ static void rebuild(leaf_t *lf, struct leaf_census *c)
             continue;
         if (wr_census_add_node(c->sum, cn->release, n->name) != 0)
             continue;
+        /* its cluster: named in the config (its modules are compared there too), else its
+         * release (only the membership view: the modules are module_clash's) */
+        const char *cl = i < lf->cfg.n_nodes && lf->cfg.nodes[i].cluster[0] ? lf->cfg.nodes[i].cluster : NULL;
+        int in_cluster = (cl || cn->view[0]) &&
+                         wr_census_add_group_node(c->sum, WR_CENSUS_CLUSTER, cl ? cl : cn->release, n->name) == 0;
         for (const char *p = cn->items, *end = cn->items + cn->len; p < end;) {
             int kind = p[0];
             const char *name = p + 1;
             const char *val = name + strlen(name) + 1;
             p = val + strlen(val) + 1;
             wr_census_add_item(c->sum, cn->release, kind, name, val, n->name);
+            if (cl && in_cluster && kind == WR_CENSUS_MODULE)
+                wr_census_add_group_item(c->sum, WR_CENSUS_CLUSTER, cl, kind, name, val, n->name);
         }
+        if (in_cluster && cn->view[0])
+            wr_census_add_group_item(c->sum, WR_CENSUS_CLUSTER, cl ? cl : cn->release, WR_CENSUS_VIEW,
+                                     WR_CENSUS_VIEW_ITEM, cn->view, n->name);
     }
     void *blob = NULL;
     size_t len = 0;
@@ -323,8 +379,9 @@ void leaf_census_fill(leaf_t *lf, wr_state_msg_t *msg, int snapshot)
         rebuild(lf, c);
         c->retry = 1;
     }
-    if (c->retry)
-        c->retry = wr_census_reconcile(c->raised, c->sum, WR_SEV_MAJOR, emit, lf) != 0;
+    if (c->retry || wr_census_raised_pending(c->raised))
+        c->retry = wr_census_reconcile_at(c->raised, c->sum, WR_SEV_MAJOR, wr_mono_ms(),
+                                          (int64_t)(lf->cfg.membership_grace * 1000.0), emit, lf) != 0;
     if (!c->blob)
         return;
     if (snapshot || c->blob_hash != c->sent_hash || ++c->frames >= LEAF_CENSUS_RESEND) {
@@ -344,11 +401,11 @@ void leaf_census_fini(leaf_t *lf)
     wr_census_stats_t st;
     wr_census_stats(c->sum, &st);
     WR_INFO("census: asked=%llu answered=%llu errors=%llu rebuilt=%llu sent=%llu raised=%llu "
-            "cleared=%llu releases=%zu items=%zu dropped=%llu",
+            "cleared=%llu releases=%zu clusters=%zu items=%zu dropped=%llu",
             (unsigned long long)c->asked, (unsigned long long)c->answered,
             (unsigned long long)c->errors, (unsigned long long)c->rebuilt,
             (unsigned long long)c->sent, (unsigned long long)c->raised_n,
-            (unsigned long long)c->cleared_n, st.releases, st.entries,
+            (unsigned long long)c->cleared_n, st.releases, st.clusters, st.entries,
             (unsigned long long)st.dropped);
     for (size_t i = 0; i < c->n; i++)
         free(c->nodes[i].items);

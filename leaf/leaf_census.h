@@ -1,8 +1,11 @@
 /* leaf_census: the leaf's side of the fleet checks (DESIGN section 3; docs/DESIGN-NOTES.md
  * "Fleet checks"): asks each node running the agent for warren_agent:census() when it comes
  * up and every LEAF_CENSUS_EVERY intervals, keeps each node's (module, md5) and (application,
- * vsn) lists, summarises them per release (core/wr_census.h), raises module_clash /
- * different_application_versions among its own nodes (it is the lowest tier), and lends the
+ * vsn) lists and membership view, summarises them per release and per cluster
+ * (core/wr_census.h; a node's cluster: its config entry's "cluster", else its release),
+ * raises module_clash / different_application_versions / different_module_versions /
+ * membership_divergence (after leaf.membership_grace) among its own nodes (it is the lowest
+ * tier), and lends the
  * summary to leaf_up.c's state frames when it changed. Loop thread only. Not a public API. */
 #ifndef LEAF_CENSUS_H
 #define LEAF_CENSUS_H

@@ -69,7 +69,7 @@ static int address_valid(const char *a)
     return a[0] == '\0' || inet_pton(AF_INET, a, &in) == 1;
 }
 
-/* "name@host port [address]" lines, '#' comments. */
+/* "name@host port [address] [cluster=NAME]" lines, '#' comments. */
 static void read_nodes_file(wr_config_t *cfg, leaf_cfg_t *out, size_t *cap)
 {
     FILE *f = fopen(out->nodes_file, "r");
@@ -92,16 +92,29 @@ static void read_nodes_file(wr_config_t *cfg, leaf_cfg_t *out, size_t *cap)
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';
-        char name[512], addr[128], extra[8];
+        char name[512], addr[128], extra[8], cluster[LEAF_CLUSTER_MAX + 8] = "";
         long port = 0;
         addr[0] = '\0';
+        char *cl = strstr(line, "cluster=");    /* an optional field anywhere after the name */
+        if (cl && cl > line && isspace((unsigned char)cl[-1])) {
+            size_t cn = strcspn(cl, " \t\r\n");
+            snprintf(cluster, sizeof cluster, "%.*s", (int)(cn - 8 < sizeof cluster - 1 ? cn - 8 : sizeof cluster - 1), cl + 8);
+            memset(cl, ' ', cn);
+            if (!id_valid(cluster)) {
+                wr_config_error(cfg, "leaf.nodes_file", "%s:%d: bad cluster '%s' ([A-Za-z0-9_.-], 1..63 bytes)",
+                                out->nodes_file, lineno, cluster);
+                if (++errors >= 20)
+                    break;
+                continue;
+            }
+        }
         char portbuf[32];
         int k = sscanf(line, "%511s %31s %127s %7s", name, portbuf, addr, extra);
         if (k <= 0)
             continue;
         char why[300], *end = NULL;
         if (k < 2) {
-            wr_config_error(cfg, "leaf.nodes_file", "%s:%d: expected 'name@host port [address]'", out->nodes_file, lineno);
+            wr_config_error(cfg, "leaf.nodes_file", "%s:%d: expected 'name@host port [address] [cluster=NAME]'", out->nodes_file, lineno);
         } else if (k > 3) {
             wr_config_error(cfg, "leaf.nodes_file", "%s:%d: too many fields", out->nodes_file, lineno);
         } else if (!leaf_node_name_valid(name, why, sizeof why)) {
@@ -113,6 +126,7 @@ static void read_nodes_file(wr_config_t *cfg, leaf_cfg_t *out, size_t *cap)
         } else {
             if (add_node(out, cap, name, (int)port, k == 3 ? addr : "") != 0)
                 break;
+            snprintf(out->nodes[out->n_nodes - 1].cluster, LEAF_CLUSTER_MAX, "%s", cluster);
             continue;
         }
         if (++errors >= 20) {
@@ -211,6 +225,8 @@ int leaf_config_read(wr_config_t *cfg, leaf_cfg_t *out)
     wr_config_int(cfg, "leaf.store.map_size_mb", 1024, 1, 1 << 20, &out->map_size_mb);
     wr_config_double(cfg, "leaf.store.retention", 3600.0, 1.0, 10.0 * 365 * 86400, &out->retention);
     leaf_hist_config_read(cfg, out);   /* store.max_mb, store.history (leaf_hist.c) */
+    wr_outbox_limits_read(cfg, "leaf.outbox", out->map_size_mb,   /* outbox bounds (wr_outbox.c) */
+                          out->parent_mode == WR_PARENTS_ALL ? out->n_parents : 1, &out->outbox);
     leaf_agent_config_read(cfg, out);  /* agent, agent_dir (leaf_agent.c) */
     leaf_group_config_read(cfg, out);  /* group.leaves (leaf_group.c) */
     leaf_alarms_config_read(cfg, &out->alarms);   /* alarms (leaf_alarms_config.c) */
@@ -229,6 +245,13 @@ int leaf_config_read(wr_config_t *cfg, leaf_cfg_t *out)
         int port_ok = wr_config_int(cfg, path, 0, 0, 65535, &port) == 0;
         snprintf(path, sizeof path, "leaf.nodes.[%d].address", i);
         int addr_ok = wr_config_string(cfg, path, "", addr, sizeof addr) == 0;
+        char cluster[LEAF_CLUSTER_MAX + 8] = "", cpath[128];
+        snprintf(cpath, sizeof cpath, "leaf.nodes.[%d].cluster", i);
+        int cluster_ok = wr_config_string(cfg, cpath, "", cluster, sizeof cluster) == 0;
+        if (cluster_ok && cluster[0] && !id_valid(cluster)) {
+            wr_config_error(cfg, cpath, "'%s' is not a valid cluster name ([A-Za-z0-9_.-], 1..63 bytes)", cluster);
+            cluster_ok = 0;
+        }
         if (addr_ok && !address_valid(addr)) {
             wr_config_error(cfg, path, "'%s' is not an IPv4 address", addr);
             addr_ok = 0;
@@ -241,11 +264,14 @@ int leaf_config_read(wr_config_t *cfg, leaf_cfg_t *out)
             wr_config_error(cfg, npath, "%s", buf);
             name_ok = 0;
         }
-        if (!name_ok || !port_ok || !addr_ok)
+        if (!name_ok || !port_ok || !addr_ok || !cluster_ok)
             continue;
         if (add_node(out, &cap, name, (int)port, addr) != 0)
             return WR_ENOMEM;
+        snprintf(out->nodes[out->n_nodes - 1].cluster, LEAF_CLUSTER_MAX, "%s", cluster);
     }
+    /* fleet checks: how long nodes of one cluster may disagree about its membership */
+    wr_config_double(cfg, "leaf.membership_grace", 60.0, 0.0, 86400.0, &out->membership_grace);
     wr_config_string(cfg, "leaf.nodes_file", "", out->nodes_file, sizeof out->nodes_file);
     if (out->nodes_file[0])
         read_nodes_file(cfg, out, &cap);

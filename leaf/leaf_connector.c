@@ -2,7 +2,14 @@
  * so one pthread takes connect requests from a queue, runs ei_connect_tmo (epmd) or
  * ei_[x]connect_host_port_tmo (known port), retries once, and hands (node, fd or error) back
  * to the loop through an ev_async and a mutex-protected result queue. The worker uses its own
- * copy of the ei_cnode, so it shares nothing with the loop thread but the two queues. */
+ * copy of the ei_cnode, so it shares nothing with the loop thread but the two queues.
+ * One worker, not several: two handshakes of one process in flight at once stalled in libei
+ * (3 s, until the emulated node's handshake timeout) when both went to one emulator process.
+ * Results reach the loop at once after a quiet spell or when the worker has nothing left to
+ * do, and during a burst (start-up, a takeover) in batches every LEAF_CONNECT_BATCH_MS: the
+ * nodes of a batch come up in one loop iteration, so their node_up events travel upward in
+ * one frame (one synced commit at each tier instead of one per node: at 10,000 nodes the
+ * roots' commits were most of the start-up time). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -17,6 +24,9 @@
 #include <unistd.h>
 #include "leaf.h"
 #include "wr_error.h"
+#include "wr_time.h"
+
+#define LEAF_CONNECT_BATCH_MS 2000   /* during a burst, results reach the loop this often */
 
 typedef struct job {
     struct job *next;
@@ -36,6 +46,8 @@ typedef struct {
 struct leaf_connector {
     struct ev_loop      *loop;
     ev_async             async;
+    ev_timer             batch;           /* the next handover of a burst */
+    int64_t              last_handover;   /* mono ms */
     ei_cnode             ec;              /* the worker's copy */
     unsigned             timeout_ms;
     leaf_connect_done_fn done;
@@ -45,6 +57,7 @@ struct leaf_connector {
     pthread_mutex_t      mu;
     pthread_cond_t       cv;
     int                  stop;
+    int                  busy;            /* the worker runs a job */
     queue_t              todo, results;
 };
 
@@ -192,6 +205,7 @@ static void *worker(void *arg)
             return NULL;
         }
         job_t *j = q_pop(&c->todo);
+        c->busy = 1;
         pthread_mutex_unlock(&c->mu);
 
         j->error[0] = '\0';
@@ -204,25 +218,53 @@ static void *worker(void *arg)
         }
         pthread_mutex_lock(&c->mu);
         q_push(&c->results, j);
+        c->busy = 0;
         pthread_mutex_unlock(&c->mu);
         ev_async_send(c->loop, &c->async);
     }
 }
 
-static void on_async(struct ev_loop *loop, ev_async *w, int revents)
+/* Hands every result waiting to the loop's callback, in this loop iteration. */
+static void handover(leaf_connector_t *c)
 {
-    (void)loop;
-    (void)revents;
-    leaf_connector_t *c = w->data;
     for (;;) {
         pthread_mutex_lock(&c->mu);
         job_t *j = q_pop(&c->results);
         pthread_mutex_unlock(&c->mu);
         if (!j)
             break;
+        c->last_handover = wr_mono_ms();
         c->done(c->ud, j->node, j->fd, j->fd < 0 ? j->error : NULL);
         free(j);
     }
+}
+
+static void on_batch(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    handover(w->data);
+}
+
+/* A result is waiting: at once after a quiet spell or at the end of a burst (nothing left to
+ * connect), else with the batch of this burst. */
+static void on_async(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)revents;
+    leaf_connector_t *c = w->data;
+    pthread_mutex_lock(&c->mu);
+    int idle = !c->busy && !c->todo.head;
+    pthread_mutex_unlock(&c->mu);
+    int64_t wait = c->last_handover + LEAF_CONNECT_BATCH_MS - wr_mono_ms();
+    if (idle || wait <= 0) {
+        ev_timer_stop(loop, &c->batch);
+        handover(c);
+        return;
+    }
+    if (ev_is_active(&c->batch))
+        return;
+    ev_timer_set(&c->batch, (double)wait / 1000.0, 0.);
+    ev_timer_start(loop, &c->batch);
 }
 
 leaf_connector_t *leaf_connector_new(struct ev_loop *loop, const ei_cnode *ec, unsigned timeout_ms,
@@ -241,6 +283,9 @@ leaf_connector_t *leaf_connector_new(struct ev_loop *loop, const ei_cnode *ec, u
     ev_async_init(&c->async, on_async);
     c->async.data = c;
     ev_async_start(loop, &c->async);
+    ev_timer_init(&c->batch, on_batch, 0., 0.);
+    c->batch.data = c;
+    c->last_handover = wr_mono_ms() - LEAF_CONNECT_BATCH_MS;
     if (pthread_create(&c->thread, NULL, worker, c) != 0) {
         leaf_connector_destroy(&c);
         return NULL;
@@ -280,6 +325,7 @@ void leaf_connector_destroy(leaf_connector_t **cp)
     if (c->started)
         pthread_join(c->thread, NULL);
     ev_async_stop(c->loop, &c->async);
+    ev_timer_stop(c->loop, &c->batch);
     job_t *j;
     while ((j = q_pop(&c->todo)) != NULL)
         free(j);

@@ -12,28 +12,81 @@
 #include "wr_log.h"
 #include "wr_time.h"
 
+#define STATS_LOG_MS 10000
+
 struct leaf_events {
     wr_evsend_t  *snd;
     wr_encoder_t *enc;
+    wr_event_t   *own;                /* scratch: the leaf's own outbox_overflow alarm */
     ev_timer      tick;
+    int64_t       stats_log_ms;       /* mono ms of the last counters line */
+    uint64_t      stats_logged;       /* ids + acked + dropped at that line */
     uint64_t      pushed, push_failed, alarms, notifs;
     int64_t       last_fail_log_ms;   /* mono ms: failures are logged at most every 10 s */
     uint64_t      fails_unlogged;
 };
+
+/* The counters as one line: origin epoch and the last id given (so an operator, or a test, can
+ * check the root holds seqs 1..N of each epoch), pushes, pending, ACKed, dropped. */
+static void log_counters(leaf_t *lf, const char *when)
+{
+    wr_evsend_stats_t st;
+    struct leaf_events *e = lf->events;
+    wr_evsend_stats(e->snd, &st);
+    WR_INFO("events%s: origin %s epoch %llu ids 1..%llu, %llu pushed (%llu alarms, %llu "
+            "notifications), %llu push failures, %llu pending, %llu acked, %llu resent, %llu dropped "
+            "by the outbox", when, lf->origin.id, (unsigned long long)lf->origin.epoch,
+            (unsigned long long)st.ids, (unsigned long long)e->pushed, (unsigned long long)e->alarms,
+            (unsigned long long)e->notifs, (unsigned long long)e->push_failed,
+            (unsigned long long)st.pending, (unsigned long long)st.acked,
+            (unsigned long long)st.resent, (unsigned long long)st.dropped);
+    e->stats_log_ms = wr_mono_ms();
+    e->stats_logged = st.ids + st.acked + st.dropped;
+}
+
+/* outbox_overflow (wr_evsend_overflow): raised, updated or cleared by the leaf itself. */
+static void check_overflow(leaf_t *lf)
+{
+    struct leaf_events *e = lf->events;
+    char text[WR_ALARM_TEXT_MAX];
+    int sev = wr_evsend_overflow(e->snd, text, sizeof text);
+    if (sev < 0)
+        return;
+    if (sev != WR_SEV_CLEARED)
+        WR_WARN("outbox overflow: %s", text);
+    wr_event_t *ev = e->own;
+    memset(ev, 0, sizeof *ev);
+    ev->kind = WR_MSG_ALARM;
+    if (wr_alarm_event_set(&ev->alarm, lf->cfg.id, WR_ALARM_OUTBOX_OVERFLOW, "", sev, text, wr_wall_ms(),
+                           lf->cfg.id) == 0 &&
+        leaf_events_push(lf, ev) == 0)
+        wr_evsend_overflow_reported(e->snd, sev);
+}
 
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     leaf_t *lf = w->data;
-    if (lf->events && lf->events->snd)
-        wr_evsend_tick(lf->events->snd, wr_wall_ms());
+    struct leaf_events *e = lf->events;
+    if (!e || !e->snd)
+        return;
+    wr_evsend_tick(e->snd, wr_wall_ms());
+    check_overflow(lf);
+    if (wr_mono_ms() - e->stats_log_ms >= STATS_LOG_MS) {
+        wr_evsend_stats_t st;
+        wr_evsend_stats(e->snd, &st);
+        if (st.ids + st.acked + st.dropped != e->stats_logged)
+            log_counters(lf, "");
+    }
 }
 
 int leaf_events_init(leaf_t *lf, char *err, size_t errlen)
 {
     struct leaf_events *e = calloc(1, sizeof *e);
-    if (!e || !(e->enc = wr_encoder_new())) {
+    if (!e || !(e->enc = wr_encoder_new()) || !(e->own = calloc(1, sizeof *e->own))) {
+        if (e)
+            wr_encoder_destroy(&e->enc);
         free(e);
         snprintf(err, errlen, "events: out of memory");
         return WR_ENOMEM;
@@ -49,7 +102,8 @@ int leaf_events_init(leaf_t *lf, char *err, size_t errlen)
                  LEAF_EVENTS_OUTBOXES, n);
         return WR_ECONFIG;
     }
-    e->snd = wr_evsend_new(lf->store, LEAF_EVENTS_PREFIX, n, NULL, lf->cli, &lf->origin, err, errlen);
+    e->snd = wr_evsend_new(lf->store, LEAF_EVENTS_PREFIX, n, &lf->cfg.outbox, lf->cli, &lf->origin, err,
+                           errlen);
     if (!e->snd)
         return WR_ESTORE;
     /* pushes of one loop iteration (alarms of one evaluation, a notification burst) are
@@ -73,8 +127,13 @@ void leaf_events_fini(leaf_t *lf)
         return;
     if (lf->loop)
         ev_timer_stop(lf->loop, &e->tick);
+    if (e->snd) {
+        wr_evsend_flush(e->snd);
+        log_counters(lf, " at stop");
+    }
     wr_evsend_destroy(&e->snd);
     wr_encoder_destroy(&e->enc);
+    free(e->own);
     free(e);
     lf->events = NULL;
 }
@@ -148,6 +207,12 @@ void leaf_events_on_ack(leaf_t *lf, int parent, const wr_ack_t *ack)
 {
     if (lf->events && lf->events->snd)
         wr_evsend_on_ack(lf->events->snd, parent, ack);
+}
+
+int leaf_events_flush(leaf_t *lf)
+{
+    struct leaf_events *e = lf->events;
+    return e && e->snd ? wr_evsend_flush(e->snd) : 0;
 }
 
 void leaf_events_stats(const leaf_t *lf, leaf_events_stats_t *out)

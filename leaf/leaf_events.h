@@ -3,7 +3,10 @@
  * leaf's LMDB outbox (wr_evsend, "leaf_outbox.<i>") and sent upward at-least-once.
  *
  * Owner: leaf_main.c calls init after leaf_up_init and fini before leaf_up_fini; leaf_up.c
- * forwards parent-up and ACK frames; a 1 s timer (inside this module) drives resends.
+ * forwards parent-up and ACK frames; a 1 s timer (inside this module) drives resends, raises /
+ * updates / clears the leaf's own outbox_overflow alarm (bounds: leaf.outbox, docs/CONFIG.md),
+ * and logs the counters every 10 s while they change and at fini ("events: origin L epoch E
+ * ids 1..N, P pushed (A alarms, M notifications) ...": what tests compare with the root).
  * Everything runs on the loop thread. Not a public API. */
 #ifndef LEAF_EVENTS_H
 #define LEAF_EVENTS_H
@@ -51,5 +54,10 @@ void leaf_events_parent_up(leaf_t *lf, int parent);
 void leaf_events_on_ack(leaf_t *lf, int parent, const wr_ack_t *ack);
 
 void leaf_events_stats(const leaf_t *lf, leaf_events_stats_t *out);
+/* Commits the events pushed so far (one synced commit) and sends them now, instead of at the
+ * end of the loop iteration: the poll tick calls it right after the alarm evaluation, so the
+ * alarms do not wait for the samples' flush and the round's calls. Returns 0 or a WR_E code
+ * (the events then stay queued and are retried as before). */
+int  leaf_events_flush(leaf_t *lf);
 
 #endif

@@ -1,12 +1,19 @@
 /* leaf_hist: downsampled history tiers computed at the leaf (see leaf_hist.h for the layout).
- * Memory per (node, metric): 16 bytes (previous raw sample) + 32 bytes per tier (the open
- * bucket's aggregate); 112 bytes with the default three tiers. Buckets are aligned to
+ * The in-memory state of a node is allocated at its first sample and freed when the leaf stops
+ * watching it (leaf_hist_release: a takeover group's leaf knows every node of its group but
+ * watches only its share). It holds, per metric the leaf has seen (a leaf-wide slot: a metric
+ * gets one the first time any node reports it, so nodes need no map of their own), 16 bytes
+ * (previous raw sample) + 32 bytes per tier (the open bucket's aggregate): 112 bytes with the
+ * default three tiers, ~13.5 kB per node with the agent's ~121 metrics. Buckets are aligned to
  * multiples of the tier's step in Unix ms; a node's metrics share its bucket per tier, closed
  * and written together as one row. This file owns no store and no txn: leaf_samples.c calls it
  * inside its flush. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include "leaf_hist.h"
 #include "wr_error.h"
 #include "wr_log.h"
@@ -31,6 +38,13 @@ typedef struct {
     uint32_t closed;     /* 1: bucket was closed (written or queued) */
 } hist_nt_t;
 
+typedef struct {         /* the state of one watched node */
+    hist_nt_t    nt[LEAF_HIST_TIERS_MAX];
+    uint32_t     cap;            /* slots allocated (<= the leaf's n_slots) */
+    hist_prev_t *prev;           /* cap */
+    hist_acc_t  *acc;            /* cap x n_tiers, slot-major: a sample updates one run */
+} hist_node_t;
+
 typedef struct {         /* a closed bucket of one node and tier, encoded in qbuf */
     uint32_t node, tier, points;
     int64_t  t;
@@ -39,9 +53,11 @@ typedef struct {         /* a closed bucket of one node and tier, encoded in qbu
 
 struct leaf_hist {
     size_t        n_tiers, n_metrics, n_nodes;
-    hist_prev_t  *prev;          /* n_nodes x n_metrics */
-    hist_acc_t   *acc;           /* n_nodes x n_tiers x n_metrics */
-    hist_nt_t    *nt;            /* n_nodes x n_tiers */
+    hist_node_t **node;          /* n_nodes; NULL: not watched (or no sample yet) */
+    size_t        n_live;        /* nodes with state */
+    int16_t       slot_of[LEAF_METRICS_MAX];   /* metric -> slot, -1: none yet */
+    uint16_t      metric_of[LEAF_METRICS_MAX]; /* slot -> metric */
+    uint32_t      n_slots;
     hist_point_t *q;
     size_t        nq, capq, q_points;
     uint8_t      *qbuf;
@@ -160,15 +176,9 @@ int leaf_hist_open(leaf_t *lf)
     h->n_tiers = lf->cfg.n_hist;
     h->n_metrics = wr_metric_count < LEAF_METRICS_MAX ? wr_metric_count : LEAF_METRICS_MAX;
     h->n_nodes = lf->n_nodes;
-    size_t pairs = h->n_nodes * h->n_metrics;
-    h->prev = calloc(pairs ? pairs : 1, sizeof *h->prev);
-    size_t n_acc = pairs * h->n_tiers, n_nt = h->n_nodes * h->n_tiers;
-    h->acc = calloc(n_acc ? n_acc : 1, sizeof *h->acc);
-    h->nt = calloc(n_nt ? n_nt : 1, sizeof *h->nt);
-    if (!h->prev || !h->acc || !h->nt) {
-        free(h->prev);
-        free(h->acc);
-        free(h->nt);
+    memset(h->slot_of, -1, sizeof h->slot_of);
+    h->node = calloc(h->n_nodes ? h->n_nodes : 1, sizeof *h->node);
+    if (!h->node) {
         free(h);
         return WR_ENOMEM;
     }
@@ -176,25 +186,61 @@ int leaf_hist_open(leaf_t *lf)
     return 0;
 }
 
+static void node_free(struct leaf_hist *h, size_t node)
+{
+    hist_node_t *hn = h->node[node];
+    if (!hn)
+        return;
+    free(hn->prev);
+    free(hn->acc);
+    free(hn);
+    h->node[node] = NULL;
+    h->n_live--;
+}
+
 void leaf_hist_close(leaf_t *lf)
 {
     struct leaf_hist *h = lf->hist;
     if (!h)
         return;
-    free(h->prev);
-    free(h->acc);
-    free(h->nt);
+    for (size_t i = 0; i < h->n_nodes; i++)
+        node_free(h, i);
+    free(h->node);
     free(h->q);
     free(h->qbuf);
     free(h);
     lf->hist = NULL;
 }
 
-/* acc is laid out node, tier, metric: a node's samples arrive in metric order, so each tier
- * is walked sequentially, and a bucket's close reads one contiguous run. */
-static hist_acc_t *acc_at(struct leaf_hist *h, size_t node, size_t tier, size_t metric)
+/* The node's state with room for slot (allocated or grown here); NULL when out of memory. */
+static hist_node_t *node_get(struct leaf_hist *h, size_t node, uint32_t slot)
 {
-    return &h->acc[(node * h->n_tiers + tier) * h->n_metrics + metric];
+    hist_node_t *hn = h->node[node];
+    if (!hn) {
+        if (!(hn = calloc(1, sizeof *hn)))
+            return NULL;
+        h->node[node] = hn;
+        h->n_live++;
+    }
+    if (slot < hn->cap)
+        return hn;
+    uint32_t ncap = h->n_slots > slot ? h->n_slots : slot + 1;   /* every metric seen so far */
+    hist_prev_t *p = realloc(hn->prev, ncap * sizeof *p);
+    if (p)
+        hn->prev = p;
+    hist_acc_t *a = p ? realloc(hn->acc, (size_t)ncap * (h->n_tiers ? h->n_tiers : 1) * sizeof *a) : NULL;
+    if (!a)
+        return NULL;
+    hn->acc = a;
+    memset(p + hn->cap, 0, (ncap - hn->cap) * sizeof *p);
+    memset(a + (size_t)hn->cap * h->n_tiers, 0, (size_t)(ncap - hn->cap) * h->n_tiers * sizeof *a);
+    hn->cap = ncap;
+    return hn;
+}
+
+static hist_acc_t *acc_at(struct leaf_hist *h, hist_node_t *hn, uint32_t slot, size_t tier)
+{
+    return &hn->acc[(size_t)slot * h->n_tiers + tier];
 }
 
 /* Closes the open bucket of (node, tier): encodes its metrics into the queue (unless
@@ -202,9 +248,10 @@ static hist_acc_t *acc_at(struct leaf_hist *h, size_t node, size_t tier, size_t 
 static void emit(leaf_t *lf, uint32_t node, uint32_t tier)
 {
     struct leaf_hist *h = lf->hist;
-    hist_nt_t *nt = &h->nt[(size_t)node * h->n_tiers + tier];
+    hist_node_t *hn = h->node[node];
+    hist_nt_t *nt = &hn->nt[tier];
     nt->closed = 1;
-    size_t need = 10 + h->n_metrics * HIST_ENTRY_MAX;
+    size_t need = 10 + (size_t)hn->cap * HIST_ENTRY_MAX;
     int ok = !h->rebuilding;
     if (ok && h->nq == h->capq) {
         size_t ncap = h->capq ? h->capq * 2 : 1024;
@@ -227,16 +274,16 @@ static void emit(leaf_t *lf, uint32_t node, uint32_t tier)
         ok = b != NULL;
     }
     uint32_t points = 0;
-    for (size_t m = 0; m < h->n_metrics; m++)
-        points += acc_at(h, node, tier, m)->count != 0;
+    for (uint32_t s = 0; s < hn->cap; s++)
+        points += acc_at(h, hn, s, tier)->count != 0;
     if (ok && points) {
         uint8_t *p = h->qbuf + h->qlen;
         size_t len = leaf_rows_put_varint(p, points);
-        for (size_t m = 0; m < h->n_metrics; m++) {
-            const hist_acc_t *a = acc_at(h, node, tier, m);
+        for (uint32_t s = 0; s < hn->cap; s++) {
+            const hist_acc_t *a = acc_at(h, hn, s, tier);
             if (!a->count)
                 continue;
-            len += leaf_rows_put_varint(p + len, leaf_rows_code(lf, (uint32_t)m));
+            len += leaf_rows_put_varint(p + len, leaf_rows_code(lf, h->metric_of[s]));
             len += leaf_rows_put_varint(p + len, a->count);
             len += leaf_rows_put_num(p + len, a->sum);
             len += leaf_rows_put_num(p + len, a->min);
@@ -249,8 +296,8 @@ static void emit(leaf_t *lf, uint32_t node, uint32_t tier)
     } else if (!h->rebuilding && points) {
         lf->hist_points_dropped += points;
     }
-    for (size_t m = 0; m < h->n_metrics; m++)
-        acc_at(h, node, tier, m)->count = 0;
+    for (uint32_t s = 0; s < hn->cap; s++)
+        acc_at(h, hn, s, tier)->count = 0;
 }
 
 static void feed(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts, double v)
@@ -258,8 +305,18 @@ static void feed(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts, double 
     struct leaf_hist *h = lf->hist;
     if (node >= h->n_nodes || metric >= h->n_metrics || ts <= 0)
         return;
-    size_t pair = (size_t)node * h->n_metrics + metric;
-    hist_prev_t *p = &h->prev[pair];
+    int slot = h->slot_of[metric];
+    if (slot < 0) {
+        slot = (int)h->n_slots++;
+        h->slot_of[metric] = (int16_t)slot;
+        h->metric_of[slot] = (uint16_t)metric;
+    }
+    hist_node_t *hn = node_get(h, node, (uint32_t)slot);
+    if (!hn) {
+        lf->hist_points_dropped++;    /* out of memory: this sample misses the tiers */
+        return;
+    }
+    hist_prev_t *p = &hn->prev[slot];
     if (ts < p->ts) {
         lf->hist_late++;
         return;
@@ -276,7 +333,7 @@ static void feed(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts, double 
     if (!has || x != x)
         return;
     for (uint32_t t = 0; t < h->n_tiers; t++) {
-        hist_nt_t *nt = &h->nt[(size_t)node * h->n_tiers + t];
+        hist_nt_t *nt = &hn->nt[t];
         int64_t b;
         if (ts == h->memo_ts[t]) {
             b = h->memo_b[t];
@@ -297,7 +354,7 @@ static void feed(leaf_t *lf, uint32_t node, uint32_t metric, int64_t ts, double 
             nt->bucket = (uint32_t)b;
             nt->closed = 0;
         }
-        hist_acc_t *a = acc_at(h, node, t, metric);
+        hist_acc_t *a = acc_at(h, hn, (uint32_t)slot, t);
         if (a->count == 0) {
             a->sum = a->min = a->max = x;
         } else {
@@ -329,11 +386,38 @@ void leaf_hist_sweep(leaf_t *lf, int64_t now_ms)
     if (grace < 1000)
         grace = 1000;
     for (size_t i = 0; i < h->n_nodes; i++)
-        for (uint32_t t = 0; t < h->n_tiers; t++) {
-            hist_nt_t *nt = &h->nt[i * h->n_tiers + t];
+        for (uint32_t t = 0; h->node[i] && t < h->n_tiers; t++) {
+            hist_nt_t *nt = &h->node[i]->nt[t];
             if (nt->bucket && !nt->closed && (int64_t)nt->bucket * lf->cfg.hist[t].step_ms + grace <= now_ms)
                 emit(lf, (uint32_t)i, t);
         }
+}
+
+size_t leaf_hist_release(leaf_t *lf)
+{
+    struct leaf_hist *h = lf->hist;
+    size_t freed = 0;
+    if (!h || h->n_live == 0)
+        return 0;
+    for (size_t i = 0; i < h->n_nodes && i < lf->n_nodes; i++) {
+        if (!h->node[i] || lf->nodes[i].owned)
+            continue;
+        for (uint32_t t = 0; t < h->n_tiers; t++)   /* the buckets in progress are kept */
+            if (h->node[i]->nt[t].bucket && !h->node[i]->nt[t].closed)
+                emit(lf, (uint32_t)i, t);
+        node_free(h, i);
+        freed++;
+    }
+#ifdef __GLIBC__
+    if (freed)
+        malloc_trim(0);               /* hand the freed pages back (a takeover can free MBs) */
+#endif
+    return freed;
+}
+
+size_t leaf_hist_nodes(const leaf_t *lf)
+{
+    return lf->hist ? lf->hist->n_live : 0;
 }
 
 size_t leaf_hist_queued(const leaf_t *lf)
@@ -610,9 +694,10 @@ int leaf_hist_query(leaf_t *lf, const leaf_node_t *n, int metric, int64_t since,
         int64_t ts = lf->cfg.hist[pick].step_ms;
         int64_t from = since / ts * ts;
         /* the bucket still open in memory is the newest */
-        const hist_nt_t *bk = n->idx < h->n_nodes && (size_t)metric < h->n_metrics
-            ? &h->nt[(size_t)n->idx * nt + (size_t)pick] : NULL;
-        const hist_acc_t *a = bk ? acc_at(h, n->idx, (size_t)pick, metric) : NULL;
+        hist_node_t *hn = n->idx < h->n_nodes ? h->node[n->idx] : NULL;
+        int slot = (size_t)metric < h->n_metrics ? h->slot_of[metric] : -1;
+        const hist_nt_t *bk = hn && slot >= 0 && (uint32_t)slot < hn->cap ? &hn->nt[pick] : NULL;
+        const hist_acc_t *a = bk ? acc_at(h, hn, (uint32_t)slot, (size_t)pick) : NULL;
         if (a && a->count && !bk->closed) {
             int64_t at = (int64_t)(bk->bucket - 1) * ts;
             if (at >= from && at <= until) {

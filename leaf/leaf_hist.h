@@ -3,8 +3,8 @@
  * leaf_hist.c (the tiers). Not a public API: the daemon's other files see only leaf_samples_*
  * and leaf_hist_config_read.
  *
- * Per (node, metric) the leaf keeps in memory the previous raw sample (for counter rates) and,
- * per (node, tier), one open bucket with a (count, sum, min, max) per metric: a sample updates
+ * Per watched (node, metric) the leaf keeps in memory the previous raw sample (for counter rates)
+ * and, per (node, tier), one open bucket with a (count, sum, min, max) per metric: a sample updates
  * them in place; a bucket that closes (a sample of a later bucket arrives, or its end + grace
  * passes) is encoded as one row holding all the node's metrics and written in the next flush
  * txn. No read-modify-write per sample.
@@ -18,7 +18,8 @@
 
 #define LEAF_HIST_POINTS_MAX 10000   /* points in one stepped answer */
 
-/* Allocates the in-memory state for lf->n_nodes x wr_metric_count. Returns 0 or WR_ENOMEM. */
+/* Allocates the tiers' in-memory state (a node's own state comes with its first sample).
+ * Returns 0 or WR_ENOMEM. */
 int  leaf_hist_open(leaf_t *lf);
 /* Re-opens the buckets in progress when the leaf stopped from the raw samples (after
  * leaf_hist_open, on start-up: from the start of the coarsest bucket of each series' newest
@@ -30,6 +31,11 @@ void leaf_hist_close(leaf_t *lf);
 void leaf_hist_feed_pending(leaf_t *lf);
 /* Closes the buckets whose end + grace (2 intervals, at least 1 s) is at or before now_ms. */
 void leaf_hist_sweep(leaf_t *lf, int64_t now_ms);
+/* Frees the state of every node the leaf no longer watches (owned == 0), queueing its buckets
+ * in progress first (they are written by the flush). Returns the nodes freed. */
+size_t leaf_hist_release(leaf_t *lf);
+/* Nodes with in-memory tier state (for tests and stats). */
+size_t leaf_hist_nodes(const leaf_t *lf);
 /* Number of queued points. */
 size_t leaf_hist_queued(const leaf_t *lf);
 /* Writes the queued points into txn. Returns 0 or a WR_E code (the txn must then be aborted). */

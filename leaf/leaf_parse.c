@@ -477,6 +477,30 @@ int leaf_parse_reply(const char *buf, int index, leaf_shape_t shape, leaf_values
 /* A number (integer up to 64 bits, or a finite float) at *i; advances *i. */
 static int collect_value(const char *buf, int *i, double *out, char *why, size_t whylen)
 {
+    /* fast paths for what the agent sends (the term is validated: the bytes are there) */
+    const unsigned char *p = (const unsigned char *)buf + *i;
+    if (p[0] == ERL_SMALL_INTEGER_EXT) {
+        *out = p[1];
+        *i += 2;
+        return 0;
+    }
+    if (p[0] == ERL_INTEGER_EXT) {
+        *out = (int32_t)get_be32((const char *)p + 1);
+        *i += 5;
+        return 0;
+    }
+    if (p[0] == ERL_NEW_FLOAT_EXT) {
+        uint64_t bits = (uint64_t)get_be32((const char *)p + 1) << 32 | get_be32((const char *)p + 5);
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        if (d != d || d > 1e308 || d < -1e308) {
+            snprintf(why, whylen, "bad float");
+            return WR_EPROTO;
+        }
+        *out = d;
+        *i += 9;
+        return 0;
+    }
     int type = 0, size = 0;
     ei_get_type(buf, i, &type, &size);
     if (type == ERL_FLOAT_EXT || type == ERL_NEW_FLOAT_EXT) {
@@ -515,7 +539,13 @@ static void collect_pair(const char *buf, int *i, leaf_collect_t *out, unsigned 
      * position last time, compared in place, before copying the name for the catalogue's
      * binary search */
     size_t pos = out->n + out->unknown + out->bad;
-    int m = -1, ok = ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 2;
+    int m = -1, ok;
+    if ((unsigned char)buf[*i] == ERL_SMALL_TUPLE_EXT && buf[*i + 1] == 2) {   /* validated */
+        *i += 2;
+        ok = 1;
+    } else {
+        ok = ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 2;
+    }
     if (ok && out->hint && pos < out->hint_cap && out->hint[pos] > 0 &&
         (unsigned char)buf[*i] == ERL_BINARY_EXT) {
         const unsigned char *p = (const unsigned char *)buf + *i + 1;   /* validated term */
@@ -579,8 +609,68 @@ static void collect_sysmon(const char *buf, int *i, leaf_collect_t *out)
     out->has_sysmon = 1;
 }
 
-/* One element of Info: {max_message_queue, {PidBin, NameBin, Len}} and
- * {system_monitor, [{Event, Count}]} are read. */
+/* A binary of any length at *i (validated term) into out as text: NULs become '?'; longer
+ * than cap-1 keeps "..." and its tail (from a UTF-8 character start). Advances *i. */
+static int collect_text(const char *buf, int *i, char *out, size_t cap)
+{
+    if ((unsigned char)buf[*i] != ERL_BINARY_EXT)
+        return -1;
+    const unsigned char *p = (const unsigned char *)buf + *i + 1;
+    size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+    const char *src = (const char *)p + 4;
+    size_t o = 0, from = 0;
+    if (len >= cap) {
+        memcpy(out, "...", 3);
+        o = 3;
+        from = len - (cap - 4);
+        while (from < len && ((unsigned char)src[from] & 0xC0) == 0x80)
+            from++;
+    }
+    for (size_t k = from; k < len; k++)
+        out[o++] = src[k] ? src[k] : '?';
+    out[o] = '\0';
+    *i += 5 + (int)len;
+    return 0;
+}
+
+/* Info's {files, [...]} / {beam_alarms, [...]} list (after the key) into items (at most
+ * LEAF_COLLECT_LIST_MAX; more: *over; malformed elements: *bad). files: 3-tuples with a status
+ * atom; else pairs. A list that is not a proper list leaves *has at 0. */
+static void collect_items(const char *buf, int *i, int files, leaf_collect_item_t *items,
+                          size_t *n, size_t *over, size_t *bad, int *has)
+{
+    int cnt = 0, arity = 0, type = 0, size = 0;
+    if (ei_get_type(buf, i, &type, &size) != 0 || (type != ERL_LIST_EXT && type != ERL_NIL_EXT) ||
+        ei_decode_list_header(buf, i, &cnt) != 0 || cnt < 0)
+        return;
+    for (int k = 0; k < cnt; k++) {
+        int start = *i;
+        leaf_collect_item_t tmp, *it = *n < LEAF_COLLECT_LIST_MAX ? &items[*n] : &tmp;
+        char st[MAXATOMLEN_UTF8] = "";
+        int ok = ei_decode_tuple_header(buf, i, &arity) == 0 && arity == (files ? 3 : 2) &&
+                 collect_text(buf, i, it->name, sizeof it->name) == 0 &&
+                 (!files || ei_decode_atom(buf, i, st) == 0) &&
+                 collect_text(buf, i, it->detail, sizeof it->detail) == 0 && it->name[0];
+        it->status = !strcmp(st, "unparseable") ? LEAF_FILE_UNPARSEABLE
+                   : !strcmp(st, "missing") ? LEAF_FILE_MISSING : LEAF_FILE_CHANGED;
+        if (ok && files && strcmp(st, "changed") && strcmp(st, "unparseable") && strcmp(st, "missing"))
+            ok = 0;
+        *i = start;
+        ei_skip_term(buf, i);
+        if (!ok)
+            (*bad)++;
+        else if (*n >= LEAF_COLLECT_LIST_MAX)
+            (*over)++;
+        else
+            (*n)++;
+    }
+    if (cnt > 0 && (ei_get_type(buf, i, &type, &size) != 0 || type != ERL_NIL_EXT))
+        return;
+    *has = 1;
+}
+
+/* One element of Info: {max_message_queue, {PidBin, NameBin, Len}},
+ * {system_monitor, [{Event, Count}]}, {files, [...]} and {beam_alarms, [...]} are read. */
 static void collect_info(const char *buf, int *i, leaf_collect_t *out)
 {
     int start = *i, arity = 0;
@@ -589,6 +679,12 @@ static void collect_info(const char *buf, int *i, leaf_collect_t *out)
                   ei_decode_atom(buf, i, key) == 0;
     if (is_pair && strcmp(key, "system_monitor") == 0)
         collect_sysmon(buf, i, out);
+    else if (is_pair && strcmp(key, "files") == 0)
+        collect_items(buf, i, 1, out->files, &out->n_files, &out->files_over, &out->files_bad,
+                      &out->has_files);
+    else if (is_pair && strcmp(key, "beam_alarms") == 0)
+        collect_items(buf, i, 0, out->beam, &out->n_beam, &out->beam_over, &out->beam_bad,
+                      &out->has_beam);
     else if (is_pair && strcmp(key, "max_message_queue") == 0 &&
         ei_decode_tuple_header(buf, i, &arity) == 0 && arity == 3 &&
         collect_binary(buf, i, out->maxq_pid, sizeof out->maxq_pid) == 0 &&
@@ -650,6 +746,9 @@ int leaf_parse_collect(const char *buf, int index, leaf_collect_t *out, char *wh
     out->maxq_pid[0] = out->maxq_name[0] = '\0';
     out->maxq_len = 0;
     out->has_sysmon = 0;
+    out->has_files = out->has_beam = 0;
+    out->n_files = out->files_over = out->files_bad = 0;
+    out->n_beam = out->beam_over = out->beam_bad = 0;
     if (is_badrpc(buf, index, why, whylen))
         return WR_EPROTO;
     if (ei_decode_tuple_header(buf, &i, &arity) < 0 || arity != 4 ||

@@ -78,6 +78,20 @@ typedef struct {
     double value;
 } leaf_metric_value_t;
 
+/* Info's lists of node alarms (leaf_alarms_node.c): {files, [{PathBin, Status, DetailBin}]}
+ * and {beam_alarms, [{IdBin, DescBin}]}. At most LEAF_COLLECT_LIST_MAX of each are kept (the
+ * rest counted in *_over); a name longer than LEAF_COLLECT_NAME_MAX-1 bytes keeps its tail
+ * after "..." (deterministic, so it stays the same alarm key); NULs become '?'. */
+#define LEAF_COLLECT_LIST_MAX   16
+#define LEAF_COLLECT_NAME_MAX   256    /* = WR_ALARM_RESOURCE_MAX */
+#define LEAF_COLLECT_DETAIL_MAX 256
+enum { LEAF_FILE_CHANGED = 0, LEAF_FILE_UNPARSEABLE = 1, LEAF_FILE_MISSING = 2 };
+typedef struct {
+    char name[LEAF_COLLECT_NAME_MAX];      /* the file's path, or the alarm id as text */
+    char detail[LEAF_COLLECT_DETAIL_MAX];  /* why it changed or does not parse; the description */
+    int  status;                           /* files: LEAF_FILE_...; beam alarms: 0 */
+} leaf_collect_item_t;
+
 /* What leaf_parse_collect found. The caller provides v (cap entries). */
 typedef struct {
     leaf_metric_value_t *v;
@@ -94,6 +108,12 @@ typedef struct {
     double maxq_len;
     int    has_sysmon;   /* Info held {system_monitor, [{Event, Count}]} (leaf_alarms.c) */
     double sysmon[LEAF_SYSMON_COUNT];   /* its counts since the agent started (0: absent) */
+    int    has_files;    /* Info held {files, [...]}: the problem files, n_files of them */
+    size_t n_files, files_over, files_bad;
+    leaf_collect_item_t files[LEAF_COLLECT_LIST_MAX];
+    int    has_beam;     /* Info held {beam_alarms, [...]}: the node's alarm_handler alarms */
+    size_t n_beam, beam_over, beam_bad;
+    leaf_collect_item_t beam[LEAF_COLLECT_LIST_MAX];
 } leaf_collect_t;
 
 /* Parses the agent's collect reply (validated by leaf_parse_envelope) at index:

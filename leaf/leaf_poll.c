@@ -108,15 +108,16 @@ static void aggregate_pending(leaf_t *lf)
         leaf_node_t *n = &lf->nodes[s->node];
         double v = s->value;
         int ok = 1;
-        if (wr_metric_defs[s->metric].kind == WR_COUNTER) {
-            int64_t pts = n->last_ts[s->metric];
-            double pv = n->last_val[s->metric];
+        int c = leaf_counter_slot(s->metric);     /* rates need the previous sample */
+        if (c >= 0) {
+            int64_t pts = n->ctr_ts[c];
+            double pv = n->ctr_val[c];
             ok = pts > 0 && s->ts_ms > pts && v >= pv;
             if (ok)
                 v = (v - pv) * 1000.0 / (double)(s->ts_ms - pts);
+            n->ctr_ts[c] = s->ts_ms;
+            n->ctr_val[c] = s->value;
         }
-        n->last_ts[s->metric] = s->ts_ms;
-        n->last_val[s->metric] = s->value;
         if (ok && n->state == WR_NODE_UP)
             leaf_rollup_add(lf, n, s->metric, v);
     }
@@ -127,6 +128,7 @@ void leaf_poll_tick(leaf_t *lf)
     int64_t now_mono = wr_mono_ms(), now_wall = wr_wall_ms();
     aggregate_pending(lf);
     leaf_alarms_eval(lf, now_wall);     /* this round's samples, before the flush */
+    leaf_events_flush(lf);              /* its alarms go up now, not after the flush and calls */
     size_t written = leaf_samples_flush(lf);
     lf->samples_per_s = (double)written / lf->cfg.interval;
     leaf_up_send_delta(lf);

@@ -277,8 +277,39 @@ static int load_codes(leaf_t *lf)
     return rc;
 }
 
+static int8_t counter_slot[LEAF_METRICS_MAX];
+static size_t n_counters;
+static int    counters_init;
+
+static void counters_build(void)
+{
+    size_t nm = wr_metric_count < LEAF_METRICS_MAX ? wr_metric_count : LEAF_METRICS_MAX;
+    n_counters = 0;
+    for (size_t m = 0; m < nm; m++)
+        counter_slot[m] = (int8_t)(wr_metric_defs[m].kind == WR_COUNTER && n_counters < LEAF_COUNTERS_MAX
+                                   ? (int)n_counters++ : -1);
+    for (size_t m = nm; m < LEAF_METRICS_MAX; m++)
+        counter_slot[m] = -1;
+    counters_init = 1;
+}
+
+int leaf_counter_slot(uint32_t metric)
+{
+    if (!counters_init)
+        counters_build();
+    return metric < LEAF_METRICS_MAX ? counter_slot[metric] : -1;
+}
+
 int leaf_samples_open(leaf_t *lf, char *err, size_t errlen)
 {
+    size_t nc = 0;
+    for (size_t m = 0; m < wr_metric_count; m++)
+        nc += wr_metric_defs[m].kind == WR_COUNTER;
+    if (nc > LEAF_COUNTERS_MAX) {
+        snprintf(err, errlen, "the metric catalogue has %zu counters, over LEAF_COUNTERS_MAX (%d): "
+                 "raise it in leaf/leaf.h", nc, LEAF_COUNTERS_MAX);
+        return WR_EINVAL;
+    }
     static const char *const dbs[] = {"nodes", "raw", "meta", "tiers", LEAF_EVENTS_DBS, NULL};
     lf->store = wr_store_open(lf->cfg.store_path, (uint64_t)lf->cfg.map_size_mb << 20, dbs, err, errlen);
     if (!lf->store)
@@ -745,6 +776,7 @@ size_t leaf_samples_flush(leaf_t *lf)
     size_t n = lf->n_pending;
     if (!lf->store)
         return 0;
+    leaf_hist_release(lf);          /* nodes handed back to another leaf of the group */
     leaf_hist_feed_pending(lf);
     leaf_hist_sweep(lf, wr_wall_ms());
     size_t q = leaf_hist_queued(lf);

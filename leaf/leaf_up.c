@@ -62,6 +62,16 @@ static void build_state(leaf_t *lf, int snapshot, wr_state_msg_t *msg, wr_tier_e
     tier->nodes_total = owned;
     tier->nodes_up = up;
     tier->samples_per_s = lf->samples_per_s;
+    if (lf->cli) {
+        wr_link_stats_t st;
+        wr_client_stats(lf->cli, &st);
+        wr_link_meter_update(&lf->link_meter, &st, wr_mono_ms(),
+                             (int64_t)(lf->cfg.interval * 500.0));
+    }
+    tier->frames_in_per_s = lf->link_meter.rates.frames_in;
+    tier->frames_out_per_s = lf->link_meter.rates.frames_out;
+    tier->bytes_in_per_s = lf->link_meter.rates.bytes_in;
+    tier->bytes_out_per_s = lf->link_meter.rates.bytes_out;
     msg->n_tiers = 1;
     msg->tiers = tier;
 }

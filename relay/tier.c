@@ -113,6 +113,8 @@ static void child_entry(const tchild_t *c, size_t k, size_t base, wr_tier_entry_
         e->up = 0;
         e->nodes_up = 0;
         e->samples_per_s = 0;
+        e->frames_in_per_s = e->frames_out_per_s = 0;
+        e->bytes_in_per_s = e->bytes_out_per_s = 0;
     }
 }
 
@@ -135,6 +137,10 @@ static void tree_fill(const tier_t *t, wr_tier_entry_t *arr)
     top->up = 1;
     top->nodes_total = (uint32_t)t->nodes.count;
     top->nodes_up = count_up(t);
+    top->frames_in_per_s = t->meter.rates.frames_in;
+    top->frames_out_per_s = t->meter.rates.frames_out;
+    top->bytes_in_per_s = t->meter.rates.bytes_in;
+    top->bytes_out_per_s = t->meter.rates.bytes_out;
     size_t idx = 1;
     for (const tchild_t *c = t->child_list; c; c = c->next) {
         size_t base = idx, n = child_entry_count(c);
@@ -397,13 +403,31 @@ static void send_upward(tier_t *t)
     send_state(t, t->removed ? WR_MSG_SNAPSHOT : WR_MSG_DELTA, -1);
 }
 
+/* Link rates of this tier: server (children) + client (parents) counters. */
+static void update_meter(tier_t *t)
+{
+    wr_link_stats_t sum, one;
+    memset(&sum, 0, sizeof sum);
+    if (t->server) {
+        wr_server_stats(t->server, &one);
+        wr_link_stats_add(&sum, &one);
+    }
+    if (t->client) {
+        wr_client_stats(t->client, &one);
+        wr_link_stats_add(&sum, &one);
+    }
+    wr_link_meter_update(&t->meter, &sum, wr_mono_ms(), t->interval_ms / 2);
+}
+
 static void on_interval(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     tier_census_tick(w->data);       /* fleet checks: merge, raise / clear (tier_census.c) */
-    send_upward(w->data);
+    update_meter(w->data);
+    send_upward(w->data);            /* roots: nothing to send */
 }
+
 
 static void on_quick(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -719,8 +743,10 @@ tier_t *tier_new(struct ev_loop *loop, void *zctx, const tier_params_t *params, 
             tier_destroy(&t);
             return NULL;
         }
-        ev_timer_start(loop, &t->interval_timer);
     }
+    /* every tier, roots too: fleet checks (a clash only the root sees) and link rates */
+    ev_timer_start(loop, &t->interval_timer);
+    update_meter(t);
     return t;
 }
 

@@ -35,6 +35,7 @@
 #include "wr_codec.h"
 #include "wr_event.h"
 #include "wr_link.h"
+#include "wr_outbox.h"
 #include "wr_store.h"
 
 typedef struct tier tier_t;
@@ -54,6 +55,10 @@ typedef struct {
      * alarms and (root) history; NULL = ALARM / NOTIF frames are refused (counted) */
     const char        *store_path;
     uint64_t           store_map_size;  /* bytes; default 256 MiB */
+    wr_outbox_limits_t outbox;          /* bounds of each outbox toward the parents (0: defaults) */
+    /* fleet checks (relay/tier_census.c): how long nodes of one cluster must disagree about
+     * its membership before membership_divergence is raised; 0 = default 60000 */
+    uint32_t           membership_grace_ms;
 } tier_params_t;
 
 /* Creates the tier, binds, connects to parents. NULL with a reason in err. */

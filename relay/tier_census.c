@@ -1,13 +1,13 @@
 /* tier_census: a tier's side of the fleet checks (docs/DESIGN-NOTES.md "Fleet checks"): keeps
  * the last census summary (core/wr_census.h) each child sent in its state frames, merges them
- * every interval when one changed, raises module_clash / different_application_versions for
- * the clashes no child claimed (this tier is the lowest that sees them) and clears them when
+ * every interval when one changed, raises module_clash / different_application_versions
+ * (releases), different_module_versions / membership_divergence (clusters; the latter after
+ * the tier's membership grace period) for the clashes no child claimed (this tier is the lowest that sees them) and clears them when
  * gone, and lends the merged summary to the upward state frames when it changed.
  *
- * A tier originates an alarm event by handing tier_events.c a one-event ALARM frame from a
- * pseudo child "census" (identity: this tier's id, an epoch chosen at start, its own seq), so
- * the event takes the ordinary path: dedup, the tier's alarm table, then the outbox toward the
- * parents (relay) or the history (root). Loop thread only. */
+ * The alarms are originated through tier_events_alarm (tier_int.h): the ordinary path, the
+ * tier's alarm table, then the outbox toward the parents (relay) or the history (root). Loop
+ * thread only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +38,6 @@ struct tier_census {
     size_t              blob_len;
     uint64_t            blob_hash, sent_hash;
     unsigned            frames;
-    uint64_t            epoch, seq;        /* identity of the events this tier originates */
-    wr_encoder_t       *ev_enc, *frame_enc;
-    wr_decoder_t       *dec;
     uint64_t            merges, bad, raised_n, cleared_n, emit_failed;
 };
 
@@ -62,11 +59,7 @@ static struct tier_census *get(tier_t *t)
         return NULL;
     c->sum = wr_census_new();
     c->raised = wr_census_raised_new();
-    c->ev_enc = wr_encoder_new();
-    c->frame_enc = wr_encoder_new();
-    c->dec = wr_decoder_new(0);
-    c->epoch = (uint64_t)wr_wall_ms() * 1000u;
-    if (!c->sum || !c->raised || !c->ev_enc || !c->frame_enc || !c->dec) {
+    if (!c->sum || !c->raised) {
         t->census = c;
         tier_census_fini(t);
         return NULL;
@@ -131,54 +124,16 @@ void tier_census_child_down(tier_t *t, const char *child)
         }
 }
 
-/* One alarm event originated by this tier (see the file comment). */
+/* One alarm event originated by this tier (tier_events_originate: the ordinary path). */
 static int emit(void *ud, const char *scope, const char *type, const char *resource, int sev,
                 const char *text)
 {
     tier_t *t = ud;
     struct tier_census *c = t->census;
-    static wr_event_t ev;    /* large: one, reused; loop thread only */
-    memset(&ev, 0, sizeof ev);
-    ev.kind = WR_MSG_ALARM;
-    snprintf(ev.id.origin, sizeof ev.id.origin, "%s", t->id);
-    ev.id.epoch = c->epoch;
-    ev.id.seq = c->seq + 1;
-    int rc = wr_alarm_event_set(&ev.alarm, scope, type, resource, sev, text, wr_wall_ms(), t->id);
-    if (rc == 0)
-        rc = wr_event_pack(c->ev_enc, &ev);
-    if (rc != 0)
-        return rc;
-    wr_event_item_t item = {c->epoch, c->seq + 1, wr_encoder_data(c->ev_enc), wr_encoder_size(c->ev_enc)};
-    wr_envelope_t env, got;
-    memset(&env, 0, sizeof env);
-    env.v = WR_WIRE_VERSION;
-    env.type = WR_MSG_ALARM;
-    snprintf(env.from, sizeof env.from, "census");
-    env.epoch = c->epoch;
-    env.seq = c->seq + 1;
-    env.ts_ms = wr_wall_ms();
-    char why[WR_ERROR_TEXT_MAX];
-    rc = wr_encode_events(c->frame_enc, &env, &item, 1);
-    if (rc == 0)
-        rc = wr_decoder_decode(c->dec, wr_encoder_data(c->frame_enc), wr_encoder_size(c->frame_enc),
-                               &got, why, sizeof why);
-    if (rc != 0)
-        return rc;
-    tier_status_t before, after;
-    memset(&before, 0, sizeof before);
-    memset(&after, 0, sizeof after);
-    tier_events_status(t, &before);
-    tchild_t pseudo;
-    memset(&pseudo, 0, sizeof pseudo);
-    snprintf(pseudo.id, sizeof pseudo.id, "census");
-    snprintf(pseudo.kind, sizeof pseudo.kind, "census");
-    pseudo.live = 1;
-    tier_events_from_child(t, &pseudo, &got, c->dec);
-    tier_events_status(t, &after);
-    c->seq++;
-    if (after.ev_stored == before.ev_stored) {
+    int rc = tier_events_alarm(t, scope, type, resource, sev, text);
+    if (rc != 0) {
         c->emit_failed++;
-        return WR_EIO;                           /* not kept: retried at the next interval */
+        return rc;                               /* not kept: retried at the next interval */
     }
     if (sev)
         c->raised_n++;
@@ -216,8 +171,9 @@ void tier_census_tick(tier_t *t)
         c->merges++;
         c->retry = 1;
     }
-    if (c->retry && t->events)
-        c->retry = wr_census_reconcile(c->raised, c->sum, WR_SEV_MAJOR, emit, t) != 0;
+    if ((c->retry || wr_census_raised_pending(c->raised)) && t->events)
+        c->retry = wr_census_reconcile_at(c->raised, c->sum, WR_SEV_MAJOR, wr_mono_ms(),
+                                          t->membership_grace_ms, emit, t) != 0;
 }
 
 void tier_census_fill(tier_t *t, wr_state_msg_t *m, int snapshot)
@@ -256,9 +212,6 @@ void tier_census_fini(tier_t *t)
     free(c->blob);
     wr_census_destroy(&c->sum);
     wr_census_raised_destroy(&c->raised);
-    wr_encoder_destroy(&c->ev_enc);
-    wr_encoder_destroy(&c->frame_enc);
-    wr_decoder_destroy(&c->dec);
     free(c);
     t->census = NULL;
 }

@@ -77,6 +77,9 @@ int tier_config_read(wr_config_t *cfg, const char *section, const char *kind, co
     wr_config_double(cfg, path, 1.0, 0.01, 60.0, &hb);
     snprintf(path, sizeof path, "%s.heartbeat.misses", section);
     wr_config_int(cfg, path, 3, 1, 100, &misses);
+    double mgrace = 60.0;        /* fleet checks: membership_divergence grace */
+    snprintf(path, sizeof path, "%s.membership_grace", section);
+    wr_config_double(cfg, path, 60.0, 0.1, 86400.0, &mgrace);
 
     int64_t map_mb = 256;
     char defstore[WR_ID_MAX + 16];
@@ -89,6 +92,10 @@ int tier_config_read(wr_config_t *cfg, const char *section, const char *kind, co
     wr_config_int(cfg, path, 256, 1, 1 << 20, &map_mb);
 
     tier_params_t *p = &conf->params;
+    if (parents_rule >= 0) {    /* a root has no outbox */
+        snprintf(path, sizeof path, "%s.outbox", section);
+        wr_outbox_limits_read(cfg, path, map_mb, mode == WR_PARENTS_ALL ? conf->n_parents : 1, &p->outbox);
+    }
     p->id = conf->id;
     p->kind = kind;
     p->bind = conf->bind;
@@ -97,6 +104,7 @@ int tier_config_read(wr_config_t *cfg, const char *section, const char *kind, co
     p->parent_mode = (wr_parent_mode_t)mode;
     p->interval_ms = secs_to_ms(interval);
     p->query_timeout_ms = secs_to_ms(qto);
+    p->membership_grace_ms = secs_to_ms(mgrace);
     p->max_nodes = 0;
     wr_link_params_default(&p->link);
     p->link.heartbeat_ms = secs_to_ms(hb);

@@ -8,12 +8,13 @@
  * cumulatively.
  *
  * Hop positions (what a child's ACK means): per (child, hop epoch) the highest contiguous hop
- * seq processed, "hi". The first item seen of a hop epoch sets the base (hi = seq - 1: the
- * sender resends oldest first, so what it has below was acknowledged by someone). A gap (a
- * later seq first) holds hi back, so nothing is acknowledged that was not stored; a frame that
- * starts twice with the same seq above hi is a resend from the sender's oldest event (a push is
- * never sent twice), so the base moves there (this happens after a failover back to a parent
- * that saw an older part of the epoch). Malformed events inside a well-formed frame are
+ * seq processed, "hi". Each item carries the sender's floor (core/wr_event.h: the oldest seq of
+ * the epoch it still holds for this parent; everything below was acknowledged, by us or by a
+ * twin, or dropped and counted), so hi is at least floor - 1, and a gap above hi (a restarted
+ * parent that first sees a newer event while the sender still holds older ones) holds hi back:
+ * nothing is acknowledged that was not stored. For senders that give no floor: the first item
+ * seen of a hop epoch sets the base (hi = seq - 1), and a frame that starts twice with the same
+ * seq above hi is a resend from the sender's oldest event, so the base moves there. Malformed events inside a well-formed frame are
  * counted and consumed (ACKed) so that they cannot block the outbox behind them.
  *
  * Node suppression: a node reported DOWN suppresses its scope (except node_down itself);
@@ -50,7 +51,7 @@ typedef struct {
 } hop_child_t;
 
 typedef struct {
-    uint64_t hop_epoch, hop_seq;
+    uint64_t hop_epoch, hop_seq, floor;
 } hop_pos_t;
 
 struct tier_events {
@@ -64,13 +65,16 @@ struct tier_events {
     tmap_t             hops;          /* child id -> hop_child_t */
     uint64_t           hop_clock;
     wr_event_t        *ev;            /* scratch: one decoded event (large) */
+    wr_event_t        *own_ev;        /* scratch: tier_events_alarm's event */
+    wr_encoder_t      *own_enc;       /* packs the events this tier originates */
+    uint64_t           own_epoch, own_seq;   /* their identity (epoch chosen at start) */
     hop_pos_t         *done;          /* scratch: processed hop positions of a frame */
     size_t             done_cap;
     ev_timer           tick;
     int                dedup_dirty;   /* marks not yet saved (a failed frame save: by the tick) */
     int                dedup_all;     /* a save failed: the next one rewrites every record */
     /* counters */
-    uint64_t received, duplicates, forwarded, stored, acks, bad, failed, refused;
+    uint64_t received, duplicates, forwarded, stored, acks, bad, failed, refused, originated;
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -105,7 +109,7 @@ static hop_child_t *hop_child(tier_events_t *e, const char *id, int create)
     return hc;
 }
 
-static hop_t *hop_get(tier_events_t *e, hop_child_t *hc, uint64_t epoch, uint64_t seq)
+static hop_t *hop_get(tier_events_t *e, hop_child_t *hc, uint64_t epoch, uint64_t base)
 {
     hop_t *lru = &hc->hop[0];
     for (int i = 0; i < HOP_EPOCHS; i++) {
@@ -118,22 +122,26 @@ static hop_t *hop_get(tier_events_t *e, hop_child_t *hc, uint64_t epoch, uint64_
     }
     memset(lru, 0, sizeof *lru);
     lru->epoch = epoch;
-    lru->hi = seq - 1;          /* first sight: the sender's oldest unacknowledged */
+    lru->hi = base;             /* first sight: below the sender's oldest unacknowledged */
     lru->used = ++e->hop_clock;
     return lru;
 }
 
-static void hop_advance(tier_events_t *e, hop_child_t *hc, uint64_t epoch, uint64_t seq, int first)
+/* floor: the sender's oldest held seq of the epoch (0: an old sender that does not say it). */
+static void hop_advance(tier_events_t *e, hop_child_t *hc, uint64_t epoch, uint64_t seq, uint64_t floor,
+                        int first)
 {
-    hop_t *h = hop_get(e, hc, epoch, seq);
+    hop_t *h = hop_get(e, hc, epoch, floor ? floor - 1 : seq - 1);
     h->ack = 1;
+    if (floor && floor - 1 > h->hi)
+        h->hi = floor - 1;      /* everything below was acknowledged (or dropped) already */
     if (seq <= h->hi)
         return;
     if (seq == h->hi + 1) {
         h->hi = seq;
         return;
     }
-    if (first) {
+    if (first && !floor) {      /* the old heuristic, for senders that do not give a floor */
         if (h->pending_first == seq)
             h->hi = seq;        /* a resend from the sender's oldest: nothing is below */
         else
@@ -181,6 +189,84 @@ static int persist_alarm(tier_events_t *e, wr_txn_t *txn, const wr_event_t *ev, 
     return WR_OK;
 }
 
+/* ---- taking one event: a child's, or one this tier originates ------------------------------- */
+
+/* One new event into the frame's write transaction (begun here if *txn is NULL): a relay's
+ * outbox append, the alarm table (+ its persisted state), a root's sink. Returns 0 or the
+ * error that aborts the whole transaction. */
+static int take_event(tier_t *t, wr_txn_t **txn, const wr_event_t *ev, const void *data, size_t len,
+                      const char *from)
+{
+    tier_events_t *e = t->events;
+    int is_root = t->client == NULL, rc;
+    if (!*txn && (rc = wr_store_begin(e->store, 1, txn)) != 0)
+        return rc;
+    if (!is_root) {
+        int prc = wr_evsend_push_txn(e->evsend, *txn, ev->kind, data, len, wr_wall_ms());
+        if (prc == WR_ETOOBIG) {
+            e->failed++;        /* over the outbox's bound: dropped there, counted, consumed */
+        } else if (prc != 0) {
+            /* nothing of the frame is kept (abort by the caller): the sender resends it */
+            WR_WARN("event from %s not queued upward: %s (resent)", from, wr_strerror(prc));
+            return prc;
+        } else {
+            e->forwarded++;
+        }
+    }
+    int change = WR_ALARM_NOOP;
+    wr_alarm_t alarm;
+    if (ev->kind == WR_MSG_ALARM) {
+        int arc = wr_alarm_table_apply(e->alarms, &ev->alarm, &change, &alarm);
+        if (arc != 0) {
+            change = WR_ALARM_NOOP;
+            if (arc == WR_EINVAL)
+                e->bad++;
+            else
+                WR_WARN("alarm %s/%s not applied: %s", ev->alarm.key.scope, ev->alarm.key.type,
+                        wr_strerror(arc));
+        }
+        if ((rc = persist_alarm(e, *txn, ev, change, data, len)) != 0)
+            return rc;
+    }
+    if (is_root && e->sink &&
+        (rc = e->sink(e->sink_ud, *txn, ev, data, len, change, change ? &alarm : NULL)) != 0)
+        return rc;
+    return 0;
+}
+
+/* Ends a frame's transaction: saves the dedup marks (when marked), commits, lets the outbox
+ * send what was committed. On failure nothing is kept and the in-memory dedup marks are
+ * reloaded from the store. Returns 0 or the error. */
+static int finish_txn(tier_t *t, wr_txn_t **txn, int marked, int rc)
+{
+    tier_events_t *e = t->events;
+    if (rc != 0)
+        wr_store_abort(txn);    /* nothing of this transaction is kept; the forwarded events
+                                 * are in the outbox: duplicates upward at worst */
+    if (*txn && marked && (rc = wr_dedup_save(e->dedup, *txn, e->db_dedup, 0)) != 0)
+        wr_store_abort(txn);
+    if (*txn && rc == 0 && marked)
+        e->dedup_dirty = 0;
+    int had_txn = *txn != NULL;
+    if (*txn && (rc = wr_store_commit(txn)) != 0)
+        *txn = NULL;
+    if (t->client && e->evsend)
+        wr_evsend_txn_end(e->evsend, had_txn && rc == 0);   /* sends upward what was committed */
+    if (rc != 0 && marked) {
+        /* the in-memory dedup marks may name events that were not stored: reload */
+        wr_dedup_t *fresh = wr_dedup_new(NULL);
+        wr_txn_t *r = NULL;
+        if (fresh && wr_store_begin(e->store, 0, &r) == 0 && wr_dedup_load(fresh, r, e->db_dedup) == 0) {
+            wr_dedup_destroy(&e->dedup);
+            e->dedup = fresh;
+            fresh = NULL;
+        }
+        wr_store_abort(&r);
+        wr_dedup_destroy(&fresh);
+    }
+    return rc;
+}
+
 /* ---- a child's ALARM / NOTIF frame ---------------------------------------------------------- */
 
 void tier_events_from_child(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr_decoder_t *dec)
@@ -206,7 +292,6 @@ void tier_events_from_child(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr
     }
     if (n > e->done_cap)
         e->done_cap = n;
-    int is_root = t->client == NULL;
     wr_txn_t *txn = NULL;
     size_t n_done = 0;
     int marked = 0, rc = 0;
@@ -219,7 +304,7 @@ void tier_events_from_child(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr
         if (wr_event_unpack(item.data, item.len, ev, why, sizeof why) != 0 || ev->kind != env->type) {
             e->bad++;
             tier_count_bad(t, c->id, ev->kind != env->type ? "event kind differs from the frame's" : why);
-            e->done[n_done++] = (hop_pos_t){item.hop_epoch, item.hop_seq};
+            e->done[n_done++] = (hop_pos_t){item.hop_epoch, item.hop_seq, item.floor};
             continue;
         }
         int seen = wr_dedup_seen(e->dedup, ev->id.origin, ev->id.epoch, ev->id.seq);
@@ -228,43 +313,12 @@ void tier_events_from_child(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr
                 e->duplicates++;
             else
                 e->bad++;
-            e->done[n_done++] = (hop_pos_t){item.hop_epoch, item.hop_seq};
+            e->done[n_done++] = (hop_pos_t){item.hop_epoch, item.hop_seq, item.floor};
             continue;
         }
         /* the whole frame goes into one write transaction (one synced commit): a relay's
          * outbox appends, active alarms and dedup records; a root's history and dedup records */
-        if (!txn && (rc = wr_store_begin(e->store, 1, &txn)) != 0)
-            break;
-        if (!is_root) {
-            int prc = wr_evsend_push_txn(e->evsend, txn, ev->kind, item.data, item.len, wr_wall_ms());
-            if (prc == WR_ETOOBIG) {
-                e->failed++;    /* over the outbox's bound: dropped there, counted, consumed */
-            } else if (prc != 0) {
-                /* nothing of the frame is kept (abort below): the child resends it */
-                WR_WARN("event from %s not queued upward: %s (the child resends)", c->id, wr_strerror(prc));
-                rc = prc;
-                break;
-            } else {
-                e->forwarded++;
-            }
-        }
-        int change = WR_ALARM_NOOP;
-        wr_alarm_t alarm;
-        if (ev->kind == WR_MSG_ALARM) {
-            int arc = wr_alarm_table_apply(e->alarms, &ev->alarm, &change, &alarm);
-            if (arc != 0) {
-                change = WR_ALARM_NOOP;
-                if (arc == WR_EINVAL)
-                    e->bad++;
-                else
-                    WR_WARN("alarm %s/%s not applied: %s", ev->alarm.key.scope, ev->alarm.key.type,
-                            wr_strerror(arc));
-            }
-        }
-        if (ev->kind == WR_MSG_ALARM && (rc = persist_alarm(e, txn, ev, change, item.data, item.len)) != 0)
-            break;
-        if (is_root && e->sink &&
-            (rc = e->sink(e->sink_ud, txn, ev, item.data, item.len, change, change ? &alarm : NULL)) != 0)
+        if ((rc = take_event(t, &txn, ev, item.data, item.len, c->id)) != 0)
             break;
         if (wr_dedup_mark(e->dedup, ev->id.origin, ev->id.epoch, ev->id.seq) < 0) {
             rc = WR_ENOMEM;
@@ -273,39 +327,60 @@ void tier_events_from_child(tier_t *t, tchild_t *c, const wr_envelope_t *env, wr
         marked = 1;
         e->dedup_dirty = 1;
         e->stored++;
-        e->done[n_done++] = (hop_pos_t){item.hop_epoch, item.hop_seq};
+        e->done[n_done++] = (hop_pos_t){item.hop_epoch, item.hop_seq, item.floor};
     }
-    if (rc != 0)
-        wr_store_abort(&txn);   /* nothing of this transaction is kept; the forwarded events
-                                 * are in the outbox: duplicates upward at worst */
-    if (txn && marked && (rc = wr_dedup_save(e->dedup, txn, e->db_dedup, 0)) != 0)
-        wr_store_abort(&txn);
-    if (txn && rc == 0)
-        e->dedup_dirty = 0;
-    int had_txn = txn != NULL;
-    if (txn && (rc = wr_store_commit(&txn)) != 0)
-        txn = NULL;
-    if (!is_root && e->evsend)
-        wr_evsend_txn_end(e->evsend, had_txn && rc == 0);   /* sends upward what was committed */
-    if (rc != 0) {
+    if ((rc = finish_txn(t, &txn, marked, rc)) != 0) {
         e->failed++;
         WR_ERROR("events from %s not stored: %s (%s); the child resends", c->id, wr_strerror(rc),
                  wr_store_last_error(e->store));
-        /* the in-memory dedup marks may name events that were not stored: reload */
-        wr_dedup_t *fresh = wr_dedup_new(NULL);
-        wr_txn_t *r = NULL;
-        if (fresh && wr_store_begin(e->store, 0, &r) == 0 && wr_dedup_load(fresh, r, e->db_dedup) == 0) {
-            wr_dedup_destroy(&e->dedup);
-            e->dedup = fresh;
-            fresh = NULL;
-        }
-        wr_store_abort(&r);
-        wr_dedup_destroy(&fresh);
         return;                 /* ACK nothing: the child resends the frame */
     }
     for (size_t i = 0; i < n_done; i++)
-        hop_advance(e, hc, e->done[i].hop_epoch, e->done[i].hop_seq, i == 0);
+        hop_advance(e, hc, e->done[i].hop_epoch, e->done[i].hop_seq, e->done[i].floor, i == 0);
     send_acks(t, hc);
+}
+
+/* ---- events this tier originates ------------------------------------------------------------ */
+
+int tier_events_originate(tier_t *t, wr_event_t *ev)
+{
+    tier_events_t *e = t->events;
+    if (!e)
+        return WR_EUNSUPPORTED;
+    if (!ev || (ev->kind != WR_MSG_ALARM && ev->kind != WR_MSG_NOTIF))
+        return WR_EINVAL;
+    snprintf(ev->id.origin, sizeof ev->id.origin, "%s", t->id);
+    ev->id.epoch = e->own_epoch;
+    ev->id.seq = e->own_seq + 1;
+    int rc = wr_event_pack(e->own_enc, ev);
+    if (rc != 0) {
+        e->bad++;
+        return rc;
+    }
+    wr_txn_t *txn = NULL;
+    rc = take_event(t, &txn, ev, wr_encoder_data(e->own_enc), wr_encoder_size(e->own_enc), t->id);
+    if ((rc = finish_txn(t, &txn, 0, rc)) != 0) {
+        e->failed++;
+        WR_WARN("event of this tier not stored: %s (%s); retried by its owner", wr_strerror(rc),
+                wr_store_last_error(e->store));
+        return rc;
+    }
+    e->own_seq++;
+    e->originated++;
+    return 0;
+}
+
+int tier_events_alarm(tier_t *t, const char *scope, const char *type, const char *resource,
+                      int severity, const char *text)
+{
+    tier_events_t *e = t->events;
+    if (!e)
+        return WR_EUNSUPPORTED;
+    wr_event_t *ev = e->own_ev;
+    memset(ev, 0, sizeof *ev);
+    ev->kind = WR_MSG_ALARM;
+    int rc = wr_alarm_event_set(&ev->alarm, scope, type, resource, severity, text, wr_wall_ms(), t->id);
+    return rc != 0 ? rc : tier_events_originate(t, ev);
 }
 
 void tier_events_child_up(tier_t *t, tchild_t *c)
@@ -377,8 +452,18 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     if (!t->events)
         return;
     save_dedup(t->events);
-    if (t->events->evsend)
+    if (t->events->evsend) {
         wr_evsend_tick(t->events->evsend, wr_wall_ms());
+        /* outbox_overflow of this tier's own outbox (wr_evsend_overflow; helper A) */
+        char text[WR_ALARM_TEXT_MAX];
+        int sev = wr_evsend_overflow(t->events->evsend, text, sizeof text);
+        if (sev >= 0) {
+            if (sev != WR_SEV_CLEARED)
+                WR_WARN("outbox overflow: %s", text);
+            if (tier_events_alarm(t, t->id, WR_ALARM_OUTBOX_OVERFLOW, "", sev, text) == 0)
+                wr_evsend_overflow_reported(t->events->evsend, sev);
+        }
+    }
 }
 
 /* ---- life cycle ----------------------------------------------------------------------------- */
@@ -400,16 +485,19 @@ static int restore_alarm(void *ud, const void *key, size_t klen, const void *val
 
 int tier_events_init(tier_t *t, const tier_params_t *p, char *err, size_t errlen)
 {
+    t->membership_grace_ms = p->membership_grace_ms ? p->membership_grace_ms : 60000;
     if (!p->store_path || !p->store_path[0])
         return WR_OK;           /* no store: ALARM / NOTIF frames are refused (counted) */
     tier_events_t *e = calloc(1, sizeof *e);
-    if (!e || !(e->ev = malloc(sizeof *e->ev)) || !(e->dedup = wr_dedup_new(NULL)) ||
+    if (!e || !(e->ev = malloc(sizeof *e->ev)) || !(e->own_ev = malloc(sizeof *e->own_ev)) ||
+        !(e->own_enc = wr_encoder_new()) || !(e->dedup = wr_dedup_new(NULL)) ||
         !(e->alarms = wr_alarm_table_new(0))) {
         snprintf(err, errlen, "tier events: out of memory");
         t->events = e;
         return WR_ENOMEM;
     }
     t->events = e;
+    e->own_epoch = (uint64_t)wr_wall_ms() * 1000u;   /* a restarted tier: a new epoch */
     tmap_init(&e->hops, offsetof(hop_child_t, id));
     uint64_t map = p->store_map_size ? p->store_map_size : (256ull << 20);
     e->store = wr_store_open(p->store_path, map, tier_db_names, err, errlen);
@@ -443,7 +531,7 @@ int tier_events_start(tier_t *t, const tier_params_t *p, char *err, size_t errle
         snprintf(err, errlen, "tier events: at most %d parents in mode all", WR_EVSEND_MAX_PARENTS);
         return WR_EINVAL;
     }
-    e->evsend = wr_evsend_new(e->store, "outbox", n, NULL, t->client, &t->origin, err, errlen);
+    e->evsend = wr_evsend_new(e->store, "outbox", n, &p->outbox, t->client, &t->origin, err, errlen);
     if (!e->evsend)
         return WR_ESTORE;
     ev_timer_start(t->loop, &e->tick);
@@ -467,6 +555,8 @@ void tier_events_fini(tier_t *t)
     wr_store_destroy(&e->store);
     free(e->done);
     free(e->ev);
+    free(e->own_ev);
+    wr_encoder_destroy(&e->own_enc);
     free(e);
     t->events = NULL;
 }

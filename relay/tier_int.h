@@ -118,9 +118,11 @@ struct tier {
 
     ev_timer          interval_timer;
     ev_timer          quick_timer;
+    wr_link_meter_t   meter;          /* this tier's links (server + client), per second */
     struct tier_group *group;         /* tier_group.c: live-leaf announcements */
     struct tier_events *events;       /* tier_events.c: ALARM / NOTIF, NULL without a store */
     struct tier_census *census;       /* tier_census.c: fleet checks (lazy) */
+    uint32_t          membership_grace_ms;  /* tier_census.c (set by tier_events_init) */
 
     tquery_t         *qbuckets[TIER_QBUCKETS];
     size_t            n_pending;
@@ -191,6 +193,20 @@ void tier_events_node_state(tier_t *t, const char *name, int state);
 void tier_events_parent_up(tier_t *t, int parent);
 void tier_events_parent_ack(tier_t *t, int parent, wr_decoder_t *dec);
 void tier_events_status(const tier_t *t, tier_status_t *out);
+/* Originates one event of this tier itself (not a child's): an alarm it raises or clears
+ * (module_clash at a relay, outbox_overflow...) or a notification. ev->kind is WR_MSG_ALARM
+ * (ev->alarm filled, origin = the tier id) or WR_MSG_NOTIF (ev->notif filled); ev->id is
+ * overwritten with this tier's identity: origin = the tier id, an epoch chosen when the tier
+ * started (wall ms x 1000), the next seq. The event takes the ordinary path in one synced
+ * commit: the tier's alarm table (+ persisted active alarms), then the outbox toward the
+ * parents (a relay) or the event sink (a root: history); at-least-once from there. Returns 0
+ * once committed; WR_EUNSUPPORTED (a tier without a store), WR_EINVAL (malformed), or a store
+ * error (nothing kept: the caller retries later). Loop thread only; not from an event sink. */
+int  tier_events_originate(tier_t *t, wr_event_t *ev);
+/* The same for an alarm given by its parts (severity 0 = clear; text NULL = ""), raised by
+ * this tier: fills a scratch event (wr_alarm_event_set, now) and calls tier_events_originate. */
+int  tier_events_alarm(tier_t *t, const char *scope, const char *type, const char *resource,
+                       int severity, const char *text);
 
 /* tier_census.c: fleet checks (module_clash, different_application_versions) */
 /* A child's state frame carried a census summary (blob, len, borrowed; absent = unchanged,

@@ -77,6 +77,7 @@ typedef struct {
     int        change;
     int64_t    at_ms;
     wr_alarm_t alarm;
+    int64_t    received_ms;   /* root wall ms the change arrived; 0: unknown (an older record) */
 } root_alarm_change_t;
 typedef int (*root_alarm_hist_fn)(void *ud, const root_alarm_change_t *c);
 /* Matching alarm history records, ordered as for root_events_notifications. */

@@ -188,7 +188,15 @@ void rh_api_tree(tier_t *tier, rh_resp_t *r)
         rh_buf_printf(b, ",\"parent\":%d,\"up\":%s,\"nodes_total\":%u,\"nodes_up\":%u,\"samples_per_s\":",
                       (int)t[i].parent, t[i].up ? "true" : "false", t[i].nodes_total, t[i].nodes_up);
         rh_buf_json_num(b, t[i].samples_per_s);
-        rh_buf_puts(b, "}");
+        rh_buf_puts(b, ",\"links\":{\"frames_in_per_s\":");
+        rh_buf_json_num(b, t[i].frames_in_per_s);
+        rh_buf_puts(b, ",\"frames_out_per_s\":");
+        rh_buf_json_num(b, t[i].frames_out_per_s);
+        rh_buf_puts(b, ",\"bytes_in_per_s\":");
+        rh_buf_json_num(b, t[i].bytes_in_per_s);
+        rh_buf_puts(b, ",\"bytes_out_per_s\":");
+        rh_buf_json_num(b, t[i].bytes_out_per_s);
+        rh_buf_puts(b, "}}");
     }
     rh_buf_puts(b, "]}\n");
     free(t);

@@ -108,6 +108,8 @@ static int history_fn(void *ud, const root_alarm_change_t *ch)
     rh_buf_printf(c->b, "%s{\"at\":%lld,\"change\":\"%s\",", c->n++ ? ",\n" : "\n", (long long)ch->at_ms,
                   change_name(ch->change));
     put_alarm_fields(c->b, &ch->alarm);
+    if (ch->received_ms > 0)           /* when the root got it (tier propagation = it - at) */
+        rh_buf_printf(c->b, ",\"received_ms\":%lld", (long long)ch->received_ms);
     rh_buf_puts(c->b, "}");
     return 0;
 }

@@ -3,9 +3,11 @@
  * retention and the queries.
  *
  * alarm_history: key be64(at_ms) + be64(n) (n: a counter started at the wall clock in
- * microseconds, so keys of one millisecond stay unique across restarts); value v1:
- *   [1][change][severity][suppressed][acked][be32 count][be64 raised][be64 changed]
- *   [be64 cleared][be64 acked_ms] scope\0 type\0 resource\0 text\0 origin\0 acked_by\0
+ * microseconds, so keys of one millisecond stay unique across restarts); value v2:
+ *   [2][change][severity][suppressed][acked][be32 count][be64 raised][be64 changed]
+ *   [be64 cleared][be64 acked_ms][be64 received] scope\0 type\0 resource\0 text\0 origin\0 acked_by\0
+ * received: the root's wall ms when the change arrived (applied, just before its commit); v1
+ * records (written before it existed) lack it and read as 0.
  * notifications: key be64(at_ms) + be64(epoch) + be64(seq) + origin; value: the packed event.
  * Stored records are parsed as untrusted input; a bad one is skipped and counted. */
 #include <stdio.h>
@@ -16,7 +18,7 @@
 #include "wr_time.h"
 
 #define HIST_HDR       (1 + 4 + 4 + 8 * 4)
-#define HIST_MAX       (HIST_HDR + WR_ALARM_SCOPE_MAX + WR_ALARM_TYPE_MAX + WR_ALARM_RESOURCE_MAX + \
+#define HIST_MAX       (HIST_HDR + 8 + WR_ALARM_SCOPE_MAX + WR_ALARM_TYPE_MAX + WR_ALARM_RESOURCE_MAX + \
                         WR_ALARM_TEXT_MAX + 2 * WR_ALARM_ORIGIN_MAX)
 #define QUERY_DEFAULT  1000
 
@@ -76,10 +78,10 @@ static size_t put_str(uint8_t *p, const char *s, size_t cap)
     return n + 1;
 }
 
-static size_t hist_encode(uint8_t *out, int change, const wr_alarm_t *a)
+static size_t hist_encode(uint8_t *out, int change, const wr_alarm_t *a, int64_t received_ms)
 {
     uint8_t *p = out;
-    *p++ = 1;
+    *p++ = 2;
     *p++ = (uint8_t)change;
     *p++ = (uint8_t)a->severity;
     *p++ = (uint8_t)(a->suppressed != 0);
@@ -89,6 +91,7 @@ static size_t hist_encode(uint8_t *out, int change, const wr_alarm_t *a)
     wr_store_be64(p, (uint64_t)a->changed_ms), p += 8;
     wr_store_be64(p, (uint64_t)a->cleared_ms), p += 8;
     wr_store_be64(p, (uint64_t)a->acked_ms), p += 8;
+    wr_store_be64(p, (uint64_t)received_ms), p += 8;
     p += put_str(p, a->key.scope, sizeof a->key.scope);
     p += put_str(p, a->key.type, sizeof a->key.type);
     p += put_str(p, a->key.resource, sizeof a->key.resource);
@@ -111,8 +114,10 @@ static int get_str(const uint8_t **p, const uint8_t *end, char *out, size_t cap)
 static int hist_decode(const void *val, size_t len, root_alarm_change_t *c)
 {
     const uint8_t *p = val, *end = p + len;
-    if (len < HIST_HDR || p[0] != 1 || p[2] > WR_SEV_CRITICAL)
+    if (len < HIST_HDR || (p[0] != 1 && p[0] != 2) || (p[0] == 2 && len < HIST_HDR + 8) ||
+        p[2] > WR_SEV_CRITICAL)
         return -1;
+    int v2 = p[0] == 2;
     memset(c, 0, sizeof *c);
     c->change = p[1];
     c->alarm.severity = p[2];
@@ -124,6 +129,8 @@ static int hist_decode(const void *val, size_t len, root_alarm_change_t *c)
     c->alarm.changed_ms = (int64_t)wr_store_get_be64(p), p += 8;
     c->alarm.cleared_ms = (int64_t)wr_store_get_be64(p), p += 8;
     c->alarm.acked_ms = (int64_t)wr_store_get_be64(p), p += 8;
+    if (v2)
+        c->received_ms = (int64_t)wr_store_get_be64(p), p += 8;
     if (get_str(&p, end, c->alarm.key.scope, sizeof c->alarm.key.scope) ||
         get_str(&p, end, c->alarm.key.type, sizeof c->alarm.key.type) ||
         get_str(&p, end, c->alarm.key.resource, sizeof c->alarm.key.resource) ||
@@ -139,7 +146,7 @@ static int hist_put(root_events_t *re, wr_txn_t *txn, int change, int64_t at_ms,
     uint8_t key[16], val[HIST_MAX];
     wr_store_be64(key, (uint64_t)at_ms);
     wr_store_be64(key + 8, ++re->hist_n);
-    size_t vl = hist_encode(val, change, a);
+    size_t vl = hist_encode(val, change, a, wr_wall_ms());
     int rc = wr_store_put(txn, re->db_hist, key, sizeof key, val, vl);
     if (rc == 0)
         re->st.alarm_changes++;
@@ -164,6 +171,8 @@ int root_events_sink(void *ud, wr_txn_t *txn, const wr_event_t *ev, const void *
     }
     if (alarm && (change == WR_ALARM_NEW || change == WR_ALARM_UPDATED || change == WR_ALARM_CLEARED))
         return hist_put(re, txn, change, ev->alarm.at_ms, alarm);
+    if (alarm && change == WR_ALARM_LATE)      /* raised, and already cleared: history only */
+        return hist_put(re, txn, WR_ALARM_NEW, ev->alarm.at_ms, alarm);
     return WR_OK;
 }
 

@@ -1,7 +1,7 @@
 /* root_http_north: the root's northbound pushes (see root_http_north.h): per-target bounded
  * queues, the Alertmanager / webhook payloads, retry with exponential backoff, the periodic
- * re-push of active alarms, the UDP sends to syslog / GELF, and the counters. The HTTP client
- * is root_http_north_post.c, the datagram formats root_http_north_udp.c. */
+ * re-push of active alarms, the UDP sends to syslog / GELF, and the counters. The HTTP POSTs
+ * (libcurl on the loop) are root_http_north_post.c, the datagram formats root_http_north_udp.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <jansson.h>
@@ -29,7 +29,7 @@ typedef struct {
 typedef struct {
     struct root_north *north;
     int       kind;
-    char      dest[NH_HOSTPORT_MAX + NH_PATH_MAX + 16];
+    char      dest[NH_URL_MAX];
     nh_url_t  url;
     nh_conn_t conn;
     item_t   *q;                 /* ring of queue_max items */
@@ -51,6 +51,7 @@ struct root_north {
     target_t           *t;
     size_t              n, cap;
     ev_timer            resend;
+    nh_multi_t         *multi;
     char                dgram[NU_DGRAM_MAX];
 };
 
@@ -142,8 +143,7 @@ static void kick(target_t *t)
     }
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    int rc = text ? nh_conn_post(&t->conn, &t->url, text, strlen(text), t->north->p.timeout_s) : WR_ENOMEM;
-    free(text);
+    int rc = text ? nh_conn_post(&t->conn, text, strlen(text)) : WR_ENOMEM;   /* takes text */
     if (rc != 0) {
         t->failed++;
         set_error(t, "cannot send: %s", wr_strerror(rc));
@@ -335,29 +335,17 @@ static int add_http(root_north_t *nb, int kind, const char *url, char *err, size
 {
     target_t *t = &nb->t[nb->n];
     char why[400];
-    int rc = nh_url_parse(url, "", &t->url, why, sizeof why);
-    if (rc == 0 && kind == K_AM) {
-        /* A base URL ("http://am:9093", ".../prefix/") gets Alertmanager's path appended. */
-        static const char api[] = "/api/v2/alerts";
-        size_t l = strlen(t->url.path);
-        while (l > 0 && t->url.path[l - 1] == '/')
-            t->url.path[--l] = 0;
-        if ((l < sizeof api - 1 || strcmp(t->url.path + l - (sizeof api - 1), api) != 0) &&
-            l + sizeof api <= sizeof t->url.path)
-            memcpy(t->url.path + l, api, sizeof api);
-    } else if (rc == 0 && !t->url.path[0]) {
-        snprintf(t->url.path, sizeof t->url.path, "/");
-    }
+    /* A base URL ("http://am:9093", ".../prefix/") gets Alertmanager's path appended. */
+    int rc = nh_url_parse(url, kind == K_AM ? "/api/v2/alerts" : NULL, &t->url, why, sizeof why);
     if (rc != 0) {
         snprintf(err, errlen, "%s %s", kind_names[kind], why);
         return rc;
     }
     t->q = calloc(nb->p.queue_max, sizeof *t->q);
-    if (!t->q)
-        return WR_ENOMEM;
+    if (!t->q || nh_conn_init(&t->conn, nb->multi, &t->url, nb->p.timeout_s, on_done, t) != 0)
+        return WR_ENOMEM;   /* destroy frees t->q: it visits every slot */
     t->kind = kind;
     snprintf(t->dest, sizeof t->dest, "%s", url);
-    nh_conn_init(&t->conn, nb->loop, on_done, t);
     nb->n++;
     return 0;
 }
@@ -367,23 +355,18 @@ static int add_udp(root_north_t *nb, int kind, const char *host, int port, char 
     target_t *t = &nb->t[nb->n];
     char ps[8];
     snprintf(ps, sizeof ps, "%d", port);
-    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *ai = NULL;
-    int rc = getaddrinfo(host, ps, &hints, &ai);
-    if (rc != 0 || !ai) {
+    int rc = nh_resolve(host, ps, SOCK_DGRAM, &t->url.addr, &t->url.addrlen);
+    if (rc != 0) {
         snprintf(err, errlen, "%s: cannot resolve %s: %s", kind_names[kind], host, gai_strerror(rc));
         return WR_ENOTFOUND;
     }
-    memcpy(&t->url.addr, ai->ai_addr, ai->ai_addrlen);
-    t->url.addrlen = ai->ai_addrlen;
-    t->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    freeaddrinfo(ai);
+    t->fd = socket(t->url.addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (t->fd < 0) {
         snprintf(err, errlen, "%s: socket: %s", kind_names[kind], strerror(errno));
         return WR_EIO;
     }
     t->kind = kind;
     snprintf(t->dest, sizeof t->dest, "%s:%d", host, port);
-    nh_conn_init(&t->conn, nb->loop, on_done, t);
     nb->n++;
     return 0;
 }
@@ -421,7 +404,10 @@ root_north_t *root_north_new(struct ev_loop *loop, const root_north_params_t *p,
     size_t max = list_len(p->alertmanager) + list_len(p->webhook) + 2;
     nb->t = calloc(max, sizeof *nb->t);
     nb->cap = max;
-    if (!nb->t) {
+    nb->multi = nh_multi_new(loop);
+    if (!nb->t || !nb->multi) {
+        nh_multi_destroy(&nb->multi);
+        free(nb->t);
         free(nb);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -462,8 +448,7 @@ void root_north_destroy(root_north_t **pnb)
     ev_timer_stop(nb->loop, &nb->resend);
     for (size_t i = 0; nb->t && i < nb->cap; i++) {
         target_t *t = &nb->t[i];
-        if (t->conn.loop)
-            nh_conn_cancel(&t->conn);
+        nh_conn_fini(&t->conn);
         ev_timer_stop(nb->loop, &t->backoff);
         if (t->q) {
             q_pop(t, t->qlen);
@@ -472,6 +457,7 @@ void root_north_destroy(root_north_t **pnb)
         if (t->fd >= 0)
             close(t->fd);
     }
+    nh_multi_destroy(&nb->multi);
     free(nb->t);
     free(nb);
     *pnb = NULL;

@@ -1,221 +1,356 @@
-/* root_http_north_post: a minimal non-blocking HTTP/1.1 POST client on the root's libev loop,
- * for the northbound pushes (Alertmanager, webhooks). Plain http:// only; one request per
- * connection ("Connection: close"); only the status line of the answer is read. It is not a
- * general HTTP client: no redirects, no TLS, no chunked bodies. */
-#include <errno.h>
-#include <fcntl.h>
+/* root_http_north_post: the HTTP POSTs of the northbound pushes (Alertmanager, webhooks), made
+ * with libcurl's multi interface on the root's libev loop (the pattern of curl's
+ * docs/examples/evhiperfifo.c): curl tells us which sockets to watch and when to wake it, the
+ * loop tells curl what is ready. Plain http:// only, no redirects; the answer's body is
+ * discarded, only its status counts. Also the URL checks and the start-up name resolution. */
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "root_http_north_int.h"
 #include "wr_error.h"
 
-int nh_url_parse(const char *url, const char *default_path, nh_url_t *out, char *err, size_t errlen)
+/* ---- URLs ------------------------------------------------------------------------------ */
+
+int nh_resolve(const char *host, const char *port, int socktype, struct sockaddr_storage *addr,
+               socklen_t *addrlen)
+{
+    struct addrinfo hints = {.ai_socktype = socktype}, *ai = NULL;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0)
+        return rc;
+    if (!ai || ai->ai_addrlen > sizeof *addr) {
+        freeaddrinfo(ai);
+        return EAI_FAIL;
+    }
+    memcpy(addr, ai->ai_addr, ai->ai_addrlen);
+    *addrlen = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+/* Appends api to path (a curl-allocated string) unless it already ends with it. */
+static int url_set_api_path(CURLU *h, const char *api)
+{
+    char *path = NULL;
+    if (curl_url_get(h, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+        return WR_EINVAL;
+    char buf[NH_URL_MAX];
+    size_t l = strlen(path), al = strlen(api);
+    while (l > 0 && path[l - 1] == '/')
+        l--;
+    int n;
+    if (l >= al && memcmp(path + l - al, api, al) == 0)
+        n = snprintf(buf, sizeof buf, "%.*s", (int)l, path);
+    else
+        n = snprintf(buf, sizeof buf, "%.*s%s", (int)l, path, api);
+    curl_free(path);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return WR_EINVAL;
+    return curl_url_set(h, CURLUPART_PATH, buf, 0) == CURLUE_OK ? 0 : WR_EINVAL;
+}
+
+int nh_url_parse(const char *url, const char *api_path, nh_url_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (!url || strncmp(url, "http://", 7) != 0) {
         snprintf(err, errlen, "\"%s\": only http:// URLs are supported", url ? url : "");
         return WR_EINVAL;
     }
-    const char *h = url + 7, *slash = strchr(h, '/');
-    size_t hl = slash ? (size_t)(slash - h) : strlen(h);
-    if (hl == 0 || hl >= NH_HOSTPORT_MAX) {
-        snprintf(err, errlen, "\"%s\": bad host", url);
+    if (strlen(url) >= NH_URL_MAX - 64 || strpbrk(url, " \r\n")) {
+        snprintf(err, errlen, "\"%.200s\": too long or has white space", url);
         return WR_EINVAL;
     }
-    memcpy(out->hostport, h, hl);
-    const char *path = slash ? slash : (default_path ? default_path : "/");
-    if (strlen(path) >= NH_PATH_MAX || strpbrk(path, " \r\n")) {
-        snprintf(err, errlen, "\"%s\": bad path", url);
-        return WR_EINVAL;
+    CURLU *h = curl_url();
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return WR_ENOMEM;
     }
-    snprintf(out->path, sizeof out->path, "%s", path);
-    char host[NH_HOSTPORT_MAX], port[8] = "80";
-    snprintf(host, sizeof host, "%s", out->hostport);
-    char *colon = NULL;
-    if (host[0] == '[') {
-        char *rb = strchr(host, ']');
-        if (!rb) {
-            snprintf(err, errlen, "\"%s\": bad IPv6 host", url);
-            return WR_EINVAL;
-        }
-        *rb = 0;
-        memmove(host, host + 1, strlen(host + 1) + 1);
-        colon = rb[1] == ':' ? rb + 1 : NULL;
-        if (colon) {
-            snprintf(port, sizeof port, "%.7s", colon + 1);
-            colon = NULL;
-        }
-    } else {
-        colon = strrchr(host, ':');
-    }
-    if (colon) {
-        *colon = 0;
-        snprintf(port, sizeof port, "%.7s", colon + 1);
-    }
-    char *end = NULL;
-    long p = strtol(port, &end, 10);
-    if (!end || *end || p <= 0 || p > 65535 || !host[0]) {
+    char *host = NULL, *port = NULL, *full = NULL;
+    int rc = WR_EINVAL;
+    CURLUcode uc = curl_url_set(h, CURLUPART_URL, url, 0);
+    if (uc == CURLUE_BAD_PORT_NUMBER || uc == CURLUE_BAD_HOSTNAME || uc == CURLUE_NO_HOST ||
+        uc == CURLUE_BAD_IPV6) {
         snprintf(err, errlen, "\"%s\": bad host or port", url);
-        return WR_EINVAL;
+        goto out;
     }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-    int rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0 || !ai) {
-        snprintf(err, errlen, "\"%s\": cannot resolve %s: %s", url, host, gai_strerror(rc));
-        return WR_ENOTFOUND;
+    if (uc != CURLUE_OK) {
+        snprintf(err, errlen, "\"%s\": %s", url, curl_url_strerror(uc));
+        goto out;
     }
-    memcpy(&out->addr, ai->ai_addr, ai->ai_addrlen);
-    out->addrlen = ai->ai_addrlen;
-    freeaddrinfo(ai);
+    if (api_path && url_set_api_path(h, api_path) != 0) {
+        snprintf(err, errlen, "\"%s\": bad path", url);
+        goto out;
+    }
+    if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK || !host[0]) {
+        snprintf(err, errlen, "\"%s\": bad host or port", url);
+        goto out;
+    }
+    if (curl_url_get(h, CURLUPART_URL, &full, 0) != CURLUE_OK || strlen(full) >= sizeof out->url) {
+        snprintf(err, errlen, "\"%s\": bad URL", url);
+        goto out;
+    }
+    snprintf(out->url, sizeof out->url, "%s", full);
+    /* An IPv6 literal comes bracketed: resolve what is inside, pin nothing (curl does not
+     * resolve a literal). */
+    char name[NH_URL_MAX];
+    int literal6 = host[0] == '[';
+    snprintf(name, sizeof name, "%.*s", (int)strlen(host) - 2 * literal6, host + literal6);
+    int gai = nh_resolve(name, port, SOCK_STREAM, &out->addr, &out->addrlen);
+    if (gai != 0) {
+        snprintf(err, errlen, "\"%s\": cannot resolve %s: %s", url, name, gai_strerror(gai));
+        rc = WR_ENOTFOUND;
+        goto out;
+    }
+    char num[INET6_ADDRSTRLEN + 2];
+    if (!literal6 && getnameinfo((const struct sockaddr *)&out->addr, out->addrlen, num, sizeof num, NULL, 0,
+                                 NI_NUMERICHOST) == 0)
+        snprintf(out->resolve, sizeof out->resolve, out->addr.ss_family == AF_INET6 ? "%s:%s:[%s]" : "%s:%s:%s",
+                 host, port, num);
+    rc = 0;
+out:
+    curl_free(host);
+    curl_free(port);
+    curl_free(full);
+    curl_url_cleanup(h);
+    return rc;
+}
+
+/* ---- the multi handle on libev ---------------------------------------------------------- */
+
+typedef struct nh_sock {
+    ev_io           io;
+    nh_multi_t     *m;
+    curl_socket_t   fd;
+    struct nh_sock *prev, *next;
+} nh_sock_t;
+
+struct nh_multi {
+    struct ev_loop *loop;
+    CURLM          *multi;
+    ev_timer        timer;
+    nh_sock_t      *socks;       /* every watched socket, freed at the latest by destroy */
+};
+
+static void sock_free(nh_multi_t *m, nh_sock_t *s)
+{
+    ev_io_stop(m->loop, &s->io);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        m->socks = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    free(s);
+}
+
+/* Every finished transfer: its handle leaves the multi, its owner learns the outcome. */
+static void check_done(nh_multi_t *m)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(m->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *easy = msg->easy_handle;
+        CURLcode res = msg->data.result;
+        nh_conn_t *c = NULL;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
+        curl_multi_remove_handle(m->multi, easy);   /* msg is invalid from here */
+        if (!c)
+            continue;
+        long status = 0;
+        if (res == CURLE_OK)
+            curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        c->busy = 0;
+        free(c->body);
+        c->body = NULL;
+        const char *err = res == CURLE_OK ? NULL : c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
+        if (res == CURLE_OK && (status < 100 || status > 999)) {
+            status = 0;
+            err = "bad response";
+        }
+        c->done(c->ud, (int)status, err);   /* may start the next request on c */
+    }
+}
+
+static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
+{
+    nh_sock_t *s = w->data;
+    nh_multi_t *m = s->m;
+    int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(m->multi, s->fd, action, &running);   /* may free s */
+    check_done(m);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    nh_multi_t *m = w->data;
+    int running;
+    curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(m);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch socket fd for what curl asks, or stop watching it. */
+static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    nh_multi_t *m = userp;
+    nh_sock_t *s = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (s)
+            sock_free(m, s);
+        return 0;
+    }
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return -1;   /* curl fails the transfer */
+        s->m = m;
+        s->fd = fd;
+        s->next = m->socks;
+        if (m->socks)
+            m->socks->prev = s;
+        m->socks = s;
+        ev_init(&s->io, on_sock);
+        s->io.data = s;
+        curl_multi_assign(m->multi, fd, s);
+    }
+    int ev = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+    ev_io_stop(m->loop, &s->io);
+    ev_io_set(&s->io, fd, ev);
+    ev_io_start(m->loop, &s->io);
     return 0;
 }
 
-static void conn_close(nh_conn_t *c)
+/* CURLMOPT_TIMERFUNCTION: wake curl in timeout_ms (-1: never). Never acts at once: curl must
+ * not be re-entered from its own callback. */
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-    if (c->fd >= 0) {
-        ev_io_stop(c->loop, &c->io);
-        close(c->fd);
-        c->fd = -1;
+    nh_multi_t *m = userp;
+    ev_timer_stop(m->loop, &m->timer);
+    if (timeout_ms >= 0) {
+        ev_timer_set(&m->timer, (double)timeout_ms / 1000.0, 0.);
+        ev_timer_start(m->loop, &m->timer);
     }
-    ev_timer_stop(c->loop, &c->timer);
-    free(c->req);
-    c->req = NULL;
+    return 0;
 }
 
-static void conn_finish(nh_conn_t *c, int status, const char *err)
+nh_multi_t *nh_multi_new(struct ev_loop *loop)
 {
-    conn_close(c);
-    c->done(c->ud, status, err);
-}
-
-static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    nh_conn_t *c = w->data;
-    conn_finish(c, 0, c->err[0] ? c->err : "timeout");
-}
-
-static void on_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-    (void)revents;
-    nh_conn_t *c = w->data;
-    char err[128];
-    if (!c->reading) {
-        if (c->req_off == 0) {    /* first writability: the connect's outcome */
-            int soerr = 0;
-            socklen_t sl = sizeof soerr;
-            if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
-                snprintf(err, sizeof err, "connect: %s", strerror(soerr ? soerr : errno));
-                conn_finish(c, 0, err);
-                return;
-            }
-        }
-        ssize_t n = send(c->fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return;
-            snprintf(err, sizeof err, "send: %s", strerror(errno));
-            conn_finish(c, 0, err);
-            return;
-        }
-        c->req_off += (size_t)n;
-        if (c->req_off == c->req_len) {
-            c->reading = 1;
-            ev_io_stop(loop, &c->io);
-            ev_io_set(&c->io, c->fd, EV_READ);
-            ev_io_start(loop, &c->io);
-        }
-        return;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return NULL;
+    nh_multi_t *m = calloc(1, sizeof *m);
+    if (!m || !(m->multi = curl_multi_init())) {
+        free(m);
+        curl_global_cleanup();
+        return NULL;
     }
-    ssize_t n = recv(c->fd, c->resp + c->resp_len, sizeof c->resp - 1 - c->resp_len, 0);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR)
-            return;
-        snprintf(err, sizeof err, "recv: %s", strerror(errno));
-        conn_finish(c, 0, err);
-        return;
-    }
-    c->resp_len += (size_t)n;
-    c->resp[c->resp_len] = 0;
-    char *eol = strstr(c->resp, "\r\n");
-    if (!eol && n > 0 && c->resp_len < sizeof c->resp - 1)
-        return;
-    int major = 0, minor = 0, status = 0;
-    if (sscanf(c->resp, "HTTP/%d.%d %d", &major, &minor, &status) != 3 || status < 100 || status > 999)
-        conn_finish(c, 0, n == 0 && c->resp_len == 0 ? "connection closed without a response" : "bad response");
-    else
-        conn_finish(c, status, NULL);
+    m->loop = loop;
+    ev_init(&m->timer, on_timer);
+    m->timer.data = m;
+    curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
+    curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
+    return m;
 }
 
-void nh_conn_init(nh_conn_t *c, struct ev_loop *loop, nh_done_fn done, void *ud)
+void nh_multi_destroy(nh_multi_t **pm)
+{
+    if (!pm || !*pm)
+        return;
+    nh_multi_t *m = *pm;
+    curl_multi_cleanup(m->multi);   /* closes the cached connections */
+    while (m->socks)
+        sock_free(m, m->socks);
+    ev_timer_stop(m->loop, &m->timer);
+    free(m);
+    curl_global_cleanup();
+    *pm = NULL;
+}
+
+/* ---- connections ------------------------------------------------------------------------ */
+
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    return size * nmemb;
+}
+
+int nh_conn_init(nh_conn_t *c, nh_multi_t *m, const nh_url_t *u, double timeout_s, nh_done_fn done, void *ud)
 {
     memset(c, 0, sizeof *c);
-    c->loop = loop;
-    c->fd = -1;
+    c->m = m;
     c->done = done;
     c->ud = ud;
-    ev_init(&c->io, on_io);
-    c->io.data = c;
-    ev_init(&c->timer, on_timeout);
-    c->timer.data = c;
+    c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *h2 = c->headers ? curl_slist_append(c->headers, "Expect:") : NULL;  /* no 100-continue */
+    if (h2)
+        c->headers = h2;
+    if (u->resolve[0])
+        c->resolve = curl_slist_append(NULL, u->resolve);
+    c->easy = curl_easy_init();
+    if (!h2 || (u->resolve[0] && !c->resolve) || !c->easy) {
+        nh_conn_fini(c);
+        return WR_ENOMEM;
+    }
+    CURL *e = c->easy;
+    curl_easy_setopt(e, CURLOPT_URL, u->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+    if (c->resolve)
+        curl_easy_setopt(e, CURLOPT_RESOLVE, c->resolve);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "warren-root/" WARREN_VERSION);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)((timeout_s > 0 ? timeout_s : 10.0) * 1000));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)c);
+    return 0;
 }
 
 int nh_conn_busy(const nh_conn_t *c)
 {
-    return c->fd >= 0 || ev_is_active(&c->timer);
+    return c->busy;
 }
 
-void nh_conn_cancel(nh_conn_t *c)
+int nh_conn_post(nh_conn_t *c, char *body, size_t len)
 {
-    conn_close(c);
-}
-
-int nh_conn_post(nh_conn_t *c, const nh_url_t *u, const char *body, size_t len, double timeout_s)
-{
-    if (nh_conn_busy(c))
-        return WR_EAGAIN;
-    char head[NH_HOSTPORT_MAX + NH_PATH_MAX + 256];
-    int hn = snprintf(head, sizeof head,
-                      "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: warren-root/" WARREN_VERSION
-                      "\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                      "Connection: close\r\n\r\n",
-                      u->path, u->hostport, len);
-    if (hn < 0 || (size_t)hn >= sizeof head)
+    if (!c->easy) {
+        free(body);
         return WR_EINVAL;
-    c->req = malloc((size_t)hn + len);
-    if (!c->req)
-        return WR_ENOMEM;
-    memcpy(c->req, head, (size_t)hn);
-    memcpy(c->req + hn, body, len);
-    c->req_len = (size_t)hn + len;
-    c->req_off = 0;
-    c->resp_len = 0;
-    c->reading = 0;
-    c->fd = socket(u->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0) {
-        free(c->req);
-        c->req = NULL;
+    }
+    if (c->busy) {
+        free(body);
+        return WR_EAGAIN;
+    }
+    c->body = body;
+    c->errbuf[0] = 0;
+    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body);
+    if (curl_multi_add_handle(c->m->multi, c->easy) != CURLM_OK) {
+        free(c->body);
+        c->body = NULL;
         return WR_EIO;
     }
-    c->err[0] = 0;
-    if (connect(c->fd, (const struct sockaddr *)&u->addr, u->addrlen) != 0 && errno != EINPROGRESS) {
-        /* Failed at once: report through a zero-delay timer, so done always runs from the loop. */
-        snprintf(c->err, sizeof c->err, "connect: %s", strerror(errno));
-        close(c->fd);
-        c->fd = -1;
-        free(c->req);
-        c->req = NULL;
-        ev_timer_set(&c->timer, 0., 0.);
-        ev_timer_start(c->loop, &c->timer);
-        return 0;
-    }
-    ev_io_set(&c->io, c->fd, EV_WRITE);
-    ev_io_start(c->loop, &c->io);
-    ev_timer_set(&c->timer, timeout_s > 0 ? timeout_s : 10.0, 0.);
-    ev_timer_start(c->loop, &c->timer);
+    c->busy = 1;
     return 0;
+}
+
+void nh_conn_fini(nh_conn_t *c)
+{
+    if (c->easy) {
+        if (c->busy)
+            curl_multi_remove_handle(c->m->multi, c->easy);
+        curl_easy_cleanup(c->easy);
+        c->easy = NULL;
+    }
+    c->busy = 0;
+    free(c->body);
+    c->body = NULL;
+    curl_slist_free_all(c->headers);
+    curl_slist_free_all(c->resolve);
+    c->headers = c->resolve = NULL;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "warrenctl_int.h"
+#include "wr_cli.h"
 
 #define CTL_DEFAULT_ROOT "http://127.0.0.1:7380"
 #define CTL_MAX_BODY     (512u << 20)
@@ -217,13 +218,10 @@ int main(int argc, char **argv)
         switch (opt) {
         case O_ROOT: root_opt = optarg; break;
         case O_JSON: json = 1; break;
-        case O_TIMEOUT: {
-            char *end;
-            timeout = strtod(optarg, &end);
-            if (*end || !(timeout > 0 && timeout <= 3600))
+        case O_TIMEOUT:
+            if (wr_cli_parse_double(optarg, 0, 3600, &timeout) != 0 || !(timeout > 0))
                 return usage_error(NULL, "--timeout: expected seconds in (0, 3600], got '%s'", optarg);
             break;
-        }
         case 'h': case O_HELP: help = 1; break;
         case O_VERSION: printf("warrenctl %s\n", WARREN_VERSION); return 0;
         case O_STATE: state = optarg; break;

@@ -305,9 +305,17 @@ int ctl_print_tree(FILE *out, json_t *j)
         json_t *rate = json_object_get(t, "samples_per_s");
         if (json_is_number(rate))
             snprintf(sps, sizeof sps, ", %.1f samples/s", json_number_value(rate));
-        fprintf(out, "%*s%s (%s) %s %lld/%lld nodes%s%s\n", depth[i] * 2, "", str_of(t, "id"),
+        char lk[96] = "";
+        json_t *links = json_object_get(t, "links");
+        if (json_is_object(links) && up)
+            snprintf(lk, sizeof lk, ", links in %.0f/s %.1f kB/s out %.0f/s %.1f kB/s",
+                     json_number_value(json_object_get(links, "frames_in_per_s")),
+                     json_number_value(json_object_get(links, "bytes_in_per_s")) / 1000.0,
+                     json_number_value(json_object_get(links, "frames_out_per_s")),
+                     json_number_value(json_object_get(links, "bytes_out_per_s")) / 1000.0);
+        fprintf(out, "%*s%s (%s) %s %lld/%lld nodes%s%s%s\n", depth[i] * 2, "", str_of(t, "id"),
                 str_of(t, "kind"), up ? "up" : "DOWN", (long long)int_of(t, "nodes_up"),
-                (long long)int_of(t, "nodes_total"), sps, up ? "" : "   <-- down");
+                (long long)int_of(t, "nodes_total"), sps, lk, up ? "" : "   <-- down");
     }
     free(depth);
     return 0;

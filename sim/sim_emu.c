@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "sim.h"
+#include "wr_cli.h"
 #include "sim_emu.h"
 #include "sim_emu_prom.h"
 #include "wr_log.h"
@@ -75,15 +76,10 @@ static void usage(FILE *out)
 
 static int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "warren-sim emulate: %s: '%s' is not a number in %ld..%ld\n", opt, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    if (wr_cli_parse_long(s, lo, hi, out) == 0)
+        return 0;
+    fprintf(stderr, "warren-sim emulate: %s: '%s' is not a number in %ld..%ld\n", opt, s, lo, hi);
+    return -1;
 }
 
 static int valid_alive_prefix(const char *s)

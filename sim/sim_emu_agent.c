@@ -5,7 +5,7 @@
  *   warren_agent:collect(Opts)         {warren_agent, 1, Metrics, Info}, a value for every
  *                                      name of core/wr_metric.c's catalogue
  *   warren_agent:procs(By, N)          [{Pid, Name, InitialCall, Current, Value}], largest first
- *   warren_agent:census()             {warren_census, 1, Release, [{Mod, Md5}], [{App, Vsn}]}
+ *   warren_agent:census()             {warren_census, 2, Release, [{Mod, Md5}], [{App, Vsn}], View}
  *                                      (emulator only so far: docs/SIM.md)
  *   warren_agent:subscribe(Leaf, Opts) {ok, Pid}; then log_storm pushes {warren_notif, ...}
  *                                      to {warren_leaf, Leaf} (sim_emu_agent_push)
@@ -328,8 +328,11 @@ static int load_binary(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_call_t *
     if (c->arity != 3 || i < 0 || b < 0 || ei_decode_atom(c->buf, &i, mod) != 0 ||
         ei_get_type(c->buf, &b, &type, &size) != 0 || type != ERL_BINARY_EXT)
         return -1;
+    /* a plausible beam: an IFF file ("FOR1"), or gzip-compressed as beam_lib:strip/1 and
+     * erlc +compressed write it (the loader inflates it) */
+    const unsigned char *bin = (const unsigned char *)c->buf + b + 5;
     if (strcmp(mod, AGENT_MOD) != 0 || !emu->have_agent || size > AGENT_BIN_MAX || size < 4 ||
-        memcmp(c->buf + b + 5, "FOR1", 4) != 0) {
+        (memcmp(bin, "FOR1", 4) != 0 && !(bin[0] == 0x1f && bin[1] == 0x8b))) {
         /* only the agent is emulated, and only a plausible beam: as a node refusing a file */
         ei_x_encode_tuple_header(x, 2);
         ei_x_encode_atom(x, "error");
@@ -432,6 +435,16 @@ void sim_emu_agent_push(sim_emu_t *emu, sim_emu_node_t *n, double tick_s)
     }
 }
 
+/* fd.open / fd.limit as the agent reports them: a descriptor per port plus the emulator's own
+ * (SIM_FD_BASE), under a service's usual ulimit -n: so the ports a fault opens grow fd.open. */
+#define SIM_FD_BASE  40
+#define SIM_FD_LIMIT 65536
+static double fd_value(const sim_emu_sample_t *s, const char *what, int *is_int)
+{
+    *is_int = 1;
+    return !strcmp(what, "limit") ? SIM_FD_LIMIT : (double)(s->port_count + SIM_FD_BASE);
+}
+
 static void collect(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_sample_t *s, ei_x_buff *x)
 {
     ei_x_encode_tuple_header(x, 4);
@@ -455,6 +468,8 @@ static void collect(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_sample_t *s
             continue;
         if (!strcmp(wr_metric_defs[k].name, "process.memory.max"))
             v = (double)biggest;
+        else if (!strncmp(wr_metric_defs[k].name, "fd.", 3))
+            v = fd_value(s, wr_metric_defs[k].name + 3, &is_int);
         ei_x_encode_tuple_header(x, 2);
         enc_bin(x, wr_metric_defs[k].name);
         if (is_int)
@@ -468,7 +483,7 @@ static void collect(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_sample_t *s
     for (int k = 1; k < count; k++)
         if (r[k].value > r[lq].value)
             lq = k;
-    ei_x_encode_list_header(x, 2);                   /* the agent's order */
+    ei_x_encode_list_header(x, 4);                   /* the agent's order */
     ei_x_encode_tuple_header(x, 2);
     ei_x_encode_atom(x, "max_message_queue");
     ei_x_encode_tuple_header(x, 3);
@@ -476,6 +491,12 @@ static void collect(sim_emu_t *emu, sim_emu_node_t *n, const sim_emu_sample_t *s
     enc_bin(x, r[lq].p.name);
     ei_x_encode_longlong(x, r[lq].value);
     sysmon_info(emu, n, x);
+    ei_x_encode_tuple_header(x, 2);                  /* no file differs from the first look */
+    ei_x_encode_atom(x, "files");
+    ei_x_encode_empty_list(x);
+    ei_x_encode_tuple_header(x, 2);                  /* no alarm_handler alarm */
+    ei_x_encode_atom(x, "beam_alarms");
+    ei_x_encode_empty_list(x);
     ei_x_encode_empty_list(x);
     emu->st.agent_collects++;
 }
@@ -549,8 +570,10 @@ static void census_md5(const char *mod, uint64_t salt, unsigned char out[16])
     }
 }
 
-/* {warren_census, 1, Release, [{ModBin, Md5Bin}], [{AppBin, VsnBin}]}: the md5s are the
- * release's (the same on every node of it), but module_clash's module reports another one. */
+/* {warren_census, 2, Release, [{ModBin, Md5Bin}], [{AppBin, VsnBin}], {Members, ViewMd5}}: the
+ * md5s are the release's (the same on every node of it), but module_clash's module reports
+ * another one. The view is the same on every emulated node (one virtual "antfarm" cluster
+ * that agrees: no membership_divergence). */
 static void census(sim_emu_t *emu, sim_emu_node_t *n, ei_x_buff *x)
 {
     int64_t now = sim_emu_now(emu);
@@ -564,9 +587,9 @@ static void census(sim_emu_t *emu, sim_emu_node_t *n, ei_x_buff *x)
             if (!strcmp(census_modules[k], cm))
                 extra = 0;
     }
-    ei_x_encode_tuple_header(x, 5);
+    ei_x_encode_tuple_header(x, 6);
     ei_x_encode_atom(x, "warren_census");
-    ei_x_encode_long(x, 1);
+    ei_x_encode_long(x, 2);
     enc_bin(x, "antfarm-1.0.0");
     ei_x_encode_list_header(x, (long)nm + extra);
     unsigned char md5[16];
@@ -588,6 +611,10 @@ static void census(sim_emu_t *emu, sim_emu_node_t *n, ei_x_buff *x)
         enc_bin(x, census_apps[k].vsn);
     }
     ei_x_encode_empty_list(x);
+    ei_x_encode_tuple_header(x, 2);
+    ei_x_encode_long(x, 1);
+    census_md5("antfarm-cluster", 0, md5);
+    ei_x_encode_binary(x, md5, 16);
     emu->st.agent_census++;
 }
 

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "sim.h"
+#include "wr_cli.h"
 #include "sim_fabric.h"
 #include "sim_scenario.h"
 #include "wr_time.h"
@@ -68,7 +69,7 @@ static void up_usage(FILE *out)
             "  --dir DIR          working directory for configs, logs, data (required)\n"
             "  --fanout F         most children per relay or root (default 16)\n"
             "  --leaf-size K      nodes per leaf (default 100)\n"
-            "  --per-emulator M   nodes per emulator process (default 2500)\n"
+            "  --per-emulator M   nodes per emulator process (default 1000)\n"
             "  --interval SEC     leaf poll interval (default 10)\n"
             "  --base-port P      first emulated node port (default 20000; P+N-1 < 32768)\n"
             "  --tier-port P      root ROUTER port; relays use the next ports (default 7300)\n"
@@ -95,28 +96,20 @@ static void up_usage(FILE *out)
 
 static int parse_long(const char *opt, const char *s, long min, long max, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < min || v > max) {
-        fprintf(stderr, "warren-sim up: %s: expected an integer in %ld..%ld, got '%s'\n", opt, min, max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    char err[WR_CLI_ERR_MAX];
+    if (wr_cli_long(opt, s, min, max, out, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "warren-sim up: %s\n", err);
+    return -1;
 }
 
 static int parse_double(const char *opt, const char *s, double min, double max, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || end == s || !(v >= min && v <= max)) {
-        fprintf(stderr, "warren-sim up: %s: expected a number in %g..%g, got '%s'\n", opt, min, max, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    char err[WR_CLI_ERR_MAX];
+    if (wr_cli_double(opt, s, min, max, out, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "warren-sim up: %s\n", err);
+    return -1;
 }
 
 static int self_dir(char *out, size_t outlen)
@@ -154,7 +147,8 @@ static int parse_up(int argc, char **argv, up_opts_t *o)
     memset(o, 0, sizeof *o);
     o->fanout = 16;
     o->leaf_size = 100;
-    o->per_emulator = 2500;
+    o->per_emulator = 1000;      /* an emulator handshakes one connection at a time: more
+                                    processes, more handshakes at once at start-up */
     o->base_port = 20000;
     o->tier_port = 7300;
     o->http_port = 7380;

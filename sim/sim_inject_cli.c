@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "sim.h"
+#include "wr_cli.h"
 #include "sim_inject.h"
 #include "sim_scenario.h"
 
@@ -68,7 +69,6 @@ int sim_inject_main(int argc, char **argv)
     const char *dir = NULL, *node = NULL, *arg = NULL;
     double duration = 0;
     int clear = 0, status = 0, ch;
-    char *end;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
@@ -78,9 +78,7 @@ int sim_inject_main(int argc, char **argv)
         case 'c': clear = 1; break;
         case 's': status = 1; break;
         case 't':
-            errno = 0;
-            duration = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(duration > 0) || duration > 86400) {
+            if (wr_cli_parse_double(optarg, 0, 86400, &duration) != 0 || !(duration > 0)) {
                 fprintf(stderr, "warren-sim inject: --duration: '%s' is not a number of seconds in (0, 86400]\n", optarg);
                 return 2;
             }

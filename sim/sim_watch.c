@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "sim.h"
+#include "wr_cli.h"
 #include "wr_time.h"
 
 #define WATCH_MAX_ROOTS 8
@@ -103,8 +104,8 @@ int sim_watch_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'r': snprintf(roots_arg, sizeof roots_arg, "%s", optarg); break;
-        case 'e': every = strtol(optarg, NULL, 10); break;
-        case 'd': duration = strtod(optarg, NULL); break;
+        case 'e': if (wr_cli_parse_long(optarg, 10, 600000, &every) != 0) every = -1; break;
+        case 'd': if (wr_cli_parse_double(optarg, 0, 1e9, &duration) != 0) duration = -1; break;
         case 'h': watch_usage(stdout); return 0;
         default: watch_usage(stderr); return 2;
         }

@@ -152,10 +152,10 @@ static void test_roundtrip_state(void **state)
     s.rollups = ro;
     s.n_rollups = 3;
     wr_tier_entry_t ti[4] = {
-        { "relay-a", "relay", -1, 1, 10000, 6667, 22000.5 },
-        { "leaf-0", "leaf", 0, 1, 5000, 3334, 11000.25 },
-        { "leaf-1", "leaf", 0, 0, 5000, 0, 0 },
-        { "leaf-1b", "", 2, 1, UINT32_MAX, UINT32_MAX, 1e-9 },
+        { "relay-a", "relay", -1, 1, 10000, 6667, 22000.5, 40.5, 20.25, 81920, 1e6 },
+        { "leaf-0", "leaf", 0, 1, 5000, 3334, 11000.25, 3, 2, 300, 2e5 },
+        { "leaf-1", "leaf", 0, 0, 5000, 0, 0, 0, 0, 0, 0 },
+        { "leaf-1b", "", 2, 1, UINT32_MAX, UINT32_MAX, 1e-9, 1e-9, 0, 0, 1e12 },
     };
     fill(ti[3].id, 't', WR_ID_MAX - 1);
     strcpy(ti[3].kind, "leaf");
@@ -194,6 +194,10 @@ static void test_roundtrip_state(void **state)
         assert_int_equal(g.tiers[i].nodes_total, ti[i].nodes_total);
         assert_int_equal(g.tiers[i].nodes_up, ti[i].nodes_up);
         assert_true(g.tiers[i].samples_per_s == ti[i].samples_per_s);
+        assert_true(g.tiers[i].frames_in_per_s == ti[i].frames_in_per_s);
+        assert_true(g.tiers[i].frames_out_per_s == ti[i].frames_out_per_s);
+        assert_true(g.tiers[i].bytes_in_per_s == ti[i].bytes_in_per_s);
+        assert_true(g.tiers[i].bytes_out_per_s == ti[i].bytes_out_per_s);
     }
     wr_state_msg_clear(&g);
     assert_null(g.nodes);
@@ -366,7 +370,7 @@ static void test_encode_rejects(void **state)
 
     wr_node_entry_t n = { "a@h", 1, 0, "leaf-1" };
     wr_rollup_entry_t ro = { "memory.total", { 1, 1, 1, 1 }, NULL, NULL };
-    wr_tier_entry_t t[2] = { { "r", "relay", -1, 1, 1, 1, 1 }, { "l", "leaf", 0, 1, 1, 1, 1 } };
+    wr_tier_entry_t t[2] = { { "r", "relay", -1, 1, 1, 1, 1, 0, 0, 0, 0 }, { "l", "leaf", 0, 1, 1, 1, 1, 0, 0, 0, 0 } };
     wr_state_msg_t s = { 1000, 1, 1, &n, 1, &ro, 2, t, NULL, 0 };
     e = env_of(WR_MSG_SNAPSHOT);
     assert_int_equal(wr_encode_state(enc, &e, &s), 0);

@@ -203,7 +203,8 @@ static void test_batch_frames(void **state)
         lens[i] = wr_encoder_size(ev_enc);
         bytes[i] = malloc(lens[i]);
         memcpy(bytes[i], wr_encoder_data(ev_enc), lens[i]);
-        items[i] = (wr_event_item_t){ 77, 10 + (uint64_t)i, bytes[i], lens[i] };
+        /* the first without a floor (an old sender's 3-item entry), the others with one */
+        items[i] = (wr_event_item_t){ 77, 10 + (uint64_t)i, bytes[i], lens[i], i ? 9 + (uint64_t)i : 0 };
     }
     wr_envelope_next(&o, WR_MSG_ALARM, &env);
     assert_int_equal(wr_encode_events(enc, &env, items, 3), 0);
@@ -216,6 +217,7 @@ static void test_batch_frames(void **state)
         wr_event_item_t it;
         assert_int_equal(wr_decode_event_at(dec, i, &it, got, why, sizeof why), 0);
         assert_true(it.hop_epoch == 77 && it.hop_seq == 10 + i);
+        assert_true(it.floor == (i ? 9 + i : 0));
         assert_int_equal(it.len, lens[i]);
         assert_memory_equal(it.data, bytes[i], lens[i]);        /* forwardable as is */
         assert_true(got->id.seq == 100 + i);
@@ -233,7 +235,7 @@ static void test_batch_frames(void **state)
 
     /* a notification round trip */
     assert_int_equal(wr_event_pack(ev_enc, n), 0);
-    wr_event_item_t ni = { 1, 1, wr_encoder_data(ev_enc), wr_encoder_size(ev_enc) };
+    wr_event_item_t ni = { 1, 1, wr_encoder_data(ev_enc), wr_encoder_size(ev_enc), 0 };
     assert_int_equal(wr_encode_events(enc, &env, &ni, 1), 0);
     assert_int_equal(wr_decoder_decode(dec, wr_encoder_data(enc), wr_encoder_size(enc), &genv, why, sizeof why), 0);
     assert_int_equal(wr_decode_event_at(dec, 0, NULL, got, why, sizeof why), 0);
@@ -244,8 +246,10 @@ static void test_batch_frames(void **state)
     wr_envelope_next(&o, WR_MSG_DELTA, &env);
     assert_int_equal(wr_encode_events(enc, &env, items, 1), WR_EINVAL);
     wr_envelope_next(&o, WR_MSG_ALARM, &env);
-    wr_event_item_t bad = { 1, 1, bytes[0], 0 };
+    wr_event_item_t bad = { 1, 1, bytes[0], 0, 0 };
     assert_int_equal(wr_encode_events(enc, &env, &bad, 1), WR_EINVAL);
+    wr_event_item_t high = { 1, 5, bytes[0], lens[0], 6 };      /* floor above the seq */
+    assert_int_equal(wr_encode_events(enc, &env, &high, 1), WR_EINVAL);
     bad.len = WR_EVENT_BYTES_MAX + 1;
     assert_int_equal(wr_encode_events(enc, &env, &bad, 1), WR_EINVAL);
 
@@ -291,8 +295,8 @@ static void test_mutations(void **state)
     wr_event_t *a = alarm_ev(), *got = calloc(1, sizeof *got);
     char why[256];
     assert_int_equal(wr_event_pack(ev_enc, a), 0);
-    wr_event_item_t it[2] = { { 1, 1, wr_encoder_data(ev_enc), wr_encoder_size(ev_enc) },
-                              { 1, 2, wr_encoder_data(ev_enc), wr_encoder_size(ev_enc) } };
+    wr_event_item_t it[2] = { { 1, 1, wr_encoder_data(ev_enc), wr_encoder_size(ev_enc), 0 },
+                              { 1, 2, wr_encoder_data(ev_enc), wr_encoder_size(ev_enc), 0 } };
     wr_origin_t o;
     wr_origin_init(&o, "leaf-1");
     wr_envelope_t env;

@@ -137,8 +137,8 @@ static inline size_t valid_frames(wr_encoder_t *enc, uint8_t frames[][1024], siz
 {
     static wr_node_entry_t n[2] = { { "a@h", 1, 5, "leaf-1" }, { "b@h", 2, -5, "leaf-2" } };
     static wr_rollup_entry_t ro[1] = { { "process.count", { 2, 30, 10, 20 }, NULL, NULL } };
-    static wr_tier_entry_t t[2] = { { "r", "relay", -1, 1, 2, 1, 3.5 },
-                                    { "l", "leaf", 0, 0, 2, 1, 0.5 } };
+    static wr_tier_entry_t t[2] = { { "r", "relay", -1, 1, 2, 1, 3.5, 0, 0, 0, 0 },
+                                    { "l", "leaf", 0, 0, 2, 1, 0.5, 0, 0, 0, 0 } };
     wr_state_msg_t s = { 1000, 77, 2, n, 1, ro, 2, t, NULL, 0 };
     wr_hello_t h = { "leaf", "leaf-1", "0.1.0", 1000 };
     wr_ack_t a = { 9, 0 };

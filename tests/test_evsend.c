@@ -18,6 +18,7 @@
 #include "wr_link.h"
 #include "wr_store.h"
 #include "wr_time.h"
+#include "test_util.h"
 
 #define HB_MS 20
 #define MAX_SEEN 4096
@@ -28,47 +29,18 @@ static struct ev_loop *g_loop;
 
 /* ---- loop helpers ------------------------------------------------------------------------ */
 
-static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    *(int *)w->data = 1;
-}
-
 static wr_evsend_t *g_ticked;   /* ticked every 50 ms while run_until runs */
 
-static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+static void tick_evsend(void *ud)
 {
-    (void)loop;
-    (void)w;
-    (void)revents;
+    (void)ud;
     if (g_ticked)
         wr_evsend_tick(g_ticked, wr_wall_ms());
 }
 
-static int run_until(int (*pred)(void *), void *ud, int timeout_ms)
+static int run_until(tu_pred_fn pred, void *ud, int timeout_ms)
 {
-    int expired = 0, ok;
-    ev_timer deadline, tick;
-    ev_timer_init(&deadline, on_deadline, timeout_ms / 1000.0, 0.);
-    deadline.data = &expired;
-    ev_timer_init(&tick, on_tick, 0.05, 0.05);
-    ev_timer_start(g_loop, &deadline);
-    ev_timer_start(g_loop, &tick);
-    while (!(ok = pred(ud)) && !expired)
-        ev_run(g_loop, EVRUN_ONCE);
-    ev_timer_stop(g_loop, &deadline);
-    ev_timer_stop(g_loop, &tick);
-    return ok;
-}
-
-static wr_link_params_t link_params(void)
-{
-    wr_link_params_t p;
-    wr_link_params_default(&p);
-    p.heartbeat_ms = HB_MS;
-    p.misses = 3;
-    return p;
+    return tu_run_until_tick(g_loop, pred, ud, timeout_ms, 0.05, tick_evsend, NULL);
 }
 
 /* ---- a fake parent ------------------------------------------------------------------------- */
@@ -137,7 +109,7 @@ static fparent_t *fp_new(int port, int ack)
     p->enc = wr_encoder_new();
     p->ack = ack;
     static const wr_server_callbacks_t cb = {.on_peer_up = fp_on_up, .on_message = fp_on_message};
-    wr_link_params_t lp = link_params();
+    wr_link_params_t lp = tu_link_params(HB_MS, 3);
     /* a port just released may stay bound for a moment (ZeroMQ closes sockets in its I/O
      * thread): retry within a deadline */
     int64_t deadline = wr_mono_ms() + 3000;
@@ -208,7 +180,7 @@ static sender_t *s_new(const char *sub, const int *ports, size_t n, wr_parent_mo
     memset(&hello, 0, sizeof hello);
     strcpy(hello.kind, "leaf");
     strcpy(hello.id, "leaf-t");
-    wr_link_params_t lp = link_params();
+    wr_link_params_t lp = tu_link_params(HB_MS, 3);
     s->cli = wr_client_new(g_loop, g_zctx, epp, n, mode, &s->origin, &hello, &lp, &cb, s, err, sizeof err);
     if (!s->cli)
         fail_msg("wr_client_new: %s", err);

@@ -6,9 +6,12 @@
  * after the grace; limit_forecast on an atom leak long before 70%; a refused push retried;
  * a restart that reloads what was reported from a real LMDB (and clears a node that is gone);
  * a released node; the system monitor rate alarms from the agent's counts (and the parsing of
- * collect's Info, leaf/leaf_parse.c); the config section with its errors. */
+ * collect's Info, leaf/leaf_parse.c); the config section with its errors; fd_limit and
+ * full_mesh_size; the list alarms of leaf_alarms_node.c (config files, beam_alarm), their
+ * reload after a restart and the "fds" forecast. */
 #include "../leaf/leaf_alarms.c"
 #include "../leaf/leaf_alarms_config.c"
+#include "../leaf/leaf_alarms_node.c"
 #include "../leaf/leaf_parse.c"
 
 #include <setjmp.h>
@@ -353,9 +356,9 @@ static void test_push_refused_is_retried(void **state)
     assert_int_equal(st.push_failed, 2);
 }
 
-static void test_restart_reloads(void **state)
+/* Restarts the alarms of f with a real LMDB store in a fresh directory. */
+static void with_store(fx_t *f)
 {
-    fx_t *f = *state;
     char err[256];
     leaf_alarms_fini(&f->lf);
     snprintf(f->dir, sizeof f->dir, "/tmp/test_leaf_alarms.XXXXXX");
@@ -364,6 +367,13 @@ static void test_restart_reloads(void **state)
     f->lf.store = wr_store_open(f->dir, 1 << 20, dbs, err, sizeof err);
     assert_non_null(f->lf.store);
     assert_int_equal(leaf_alarms_init(&f->lf, err, sizeof err), 0);
+}
+
+static void test_restart_reloads(void **state)
+{
+    fx_t *f = *state;
+    char err[256];
+    with_store(f);
     int64_t t = 1000000;
     assert_int_equal(procs(f, t += 1000, 720), 1);       /* minor */
     leaf_alarms_on_maxq(&f->lf, &f->lf.nodes[0], "<0.7.0>", "q", 30000);
@@ -459,7 +469,7 @@ static void test_sysmon_rates(void **state)
     leaf_alarms_on_sysmon(&f->lf, n, c, mono);
     assert_int_equal(procs(f, t += 1000, 100), 0);
     /* a minute later the window is empty: both clear */
-    f->lf.alarms->nodes[0].sm_sec -= 61;         /* as if a minute passed */
+    f->lf.alarms->nodes[0].sm.sec -= 61;         /* as if a minute passed */
     assert_int_equal(procs(f, t += 1000, 100), 2);
     assert_int_equal(rec.ev[rec.n - 1].severity, WR_SEV_CLEARED);
     assert_int_equal(rec.ev[rec.n - 2].severity, WR_SEV_CLEARED);
@@ -528,6 +538,155 @@ static void test_parse_info(void **state)
     ei_x_free(&x);
 }
 
+static void test_fd_and_mesh(void **state)
+{
+    fx_t *f = *state;
+    int64_t t = 1000000;
+    /* fd_limit 75/90 of fd.limit, clear 5 points below */
+    assert_int_equal(round_at(f, t += 1000, "fd.open", 740.0, "fd.limit", 1000.0, (char *)NULL), 0);
+    assert_int_equal(round_at(f, t += 1000, "fd.open", 760.0, "fd.limit", 1000.0, (char *)NULL), 1);
+    assert_string_equal(last()->key.type, "fd_limit");
+    assert_int_equal(last()->severity, WR_SEV_MINOR);
+    assert_non_null(strstr(last()->text, "file descriptors 760/1,000 (76.0%"));
+    assert_int_equal(round_at(f, t += 1000, "fd.open", 900.0, "fd.limit", 1000.0, (char *)NULL), 1);
+    assert_int_equal(last()->severity, WR_SEV_MAJOR);
+    assert_int_equal(round_at(f, t += 1000, "fd.open", 710.0, "fd.limit", 1000.0, (char *)NULL), 1);
+    assert_int_equal(last()->severity, WR_SEV_MINOR);
+    assert_int_equal(round_at(f, t += 1000, "fd.open", 699.0, "fd.limit", 1000.0, (char *)NULL), 1);
+    assert_int_equal(last()->severity, WR_SEV_CLEARED);
+    /* full_mesh_size: warning at 120 visible nodes, clear below 110 */
+    assert_int_equal(round_at(f, t += 1000, "dist.visible", 119.0, (char *)NULL), 0);
+    assert_int_equal(round_at(f, t += 1000, "dist.visible", 120.0, (char *)NULL), 1);
+    assert_string_equal(last()->key.type, "full_mesh_size");
+    assert_string_equal(last()->key.scope, "a@h");
+    assert_int_equal(last()->severity, WR_SEV_WARNING);
+    assert_non_null(strstr(last()->text, "120 visible nodes connected (warning at 120)"));
+    assert_int_equal(round_at(f, t += 1000, "dist.visible", 111.0, (char *)NULL), 0);
+    assert_int_equal(round_at(f, t += 1000, "dist.visible", 109.0, (char *)NULL), 1);
+    assert_int_equal(last()->severity, WR_SEV_CLEARED);
+    /* the fds forecast: a descriptor leak projected within the horizon */
+    f->lf.cfg.alarms.forecast_step = 1.0;
+    size_t got = 0;
+    for (int i = 0; i < 30 && got == 0; i++)
+        got = round_at(f, t += 1000, "fd.open", 100.0 + 20 * i, "fd.limit", 20000.0, (char *)NULL);
+    assert_int_equal(got, 1);
+    assert_string_equal(last()->key.type, "limit_forecast");
+    assert_string_equal(last()->key.resource, "fds");
+}
+
+static void collect_files(fx_t *f, const char *path, int status, const char *beam_id, const char *beam_desc)
+{
+    static leaf_collect_t c;
+    memset(&c, 0, sizeof c);
+    c.has_files = c.has_beam = 1;
+    if (path) {
+        snprintf(c.files[0].name, sizeof c.files[0].name, "%s", path);
+        snprintf(c.files[0].detail, sizeof c.files[0].detail, "2: illegal character");
+        c.files[0].status = status;
+        c.n_files = 1;
+    }
+    if (beam_id) {
+        snprintf(c.beam[0].name, sizeof c.beam[0].name, "%s", beam_id);
+        snprintf(c.beam[0].detail, sizeof c.beam[0].detail, "%s", beam_desc);
+        c.n_beam = 1;
+    }
+    leaf_alarms_on_collect(&f->lf, &f->lf.nodes[0], &c);
+}
+
+static void test_files_and_beam(void **state)
+{
+    fx_t *f = *state;
+    collect_files(f, NULL, 0, NULL, NULL);
+    assert_int_equal(rec.n, 0);
+    collect_files(f, "/srv/sys.config", LEAF_FILE_UNPARSEABLE, "my_alarm", "x");
+    assert_int_equal(rec.n, 2);
+    assert_string_equal(rec.ev[0].key.type, "config_unparseable");
+    assert_string_equal(rec.ev[0].key.resource, "/srv/sys.config");
+    assert_int_equal(rec.ev[0].severity, WR_SEV_MAJOR);
+    assert_non_null(strstr(rec.ev[0].text, "2: illegal character"));
+    assert_string_equal(rec.ev[1].key.type, "beam_alarm");
+    assert_string_equal(rec.ev[1].key.resource, "my_alarm");
+    assert_string_equal(rec.ev[1].text, "x");
+    assert_int_equal(rec.ev[1].severity, WR_SEV_INDETERMINATE);
+    collect_files(f, "/srv/sys.config", LEAF_FILE_UNPARSEABLE, "my_alarm", "x");
+    assert_int_equal(rec.n, 2);                          /* unchanged: nothing */
+    collect_files(f, "/srv/sys.config", LEAF_FILE_UNPARSEABLE, "my_alarm", "y");
+    assert_int_equal(rec.n, 3);                          /* a new description: an update */
+    assert_string_equal(last()->text, "y");
+    assert_int_equal(last()->severity, WR_SEV_INDETERMINATE);
+    /* parses again but differs: unparseable cleared, changed raised */
+    collect_files(f, "/srv/sys.config", LEAF_FILE_CHANGED, "my_alarm", "y");
+    assert_int_equal(rec.n, 5);
+    assert_string_equal(rec.ev[3].key.type, "config_changed");
+    assert_int_equal(rec.ev[3].severity, WR_SEV_MAJOR);
+    assert_string_equal(rec.ev[4].key.type, "config_unparseable");
+    assert_int_equal(rec.ev[4].severity, WR_SEV_CLEARED);
+    leaf_alarms_stats_t st;
+    leaf_alarms_stats(&f->lf, &st);
+    assert_int_equal(st.active, 2);
+    /* a refused clear is retried at the next reply */
+    rec.fail = 1;
+    collect_files(f, NULL, 0, NULL, NULL);
+    assert_int_equal(rec.refused, 1);
+    collect_files(f, NULL, 0, NULL, NULL);
+    leaf_alarms_stats(&f->lf, &st);
+    assert_int_equal(st.active, 0);
+    assert_int_equal(rec.n, 7);                          /* one cleared at once, one retried */
+    for (size_t i = 4; i < rec.n; i++)
+        assert_int_equal(rec.ev[i].severity, WR_SEV_CLEARED);
+    /* a reply without the lists changes nothing; disabled clears */
+    collect_files(f, NULL, 0, "disk_almost_full", "/");
+    assert_int_equal(rec.n, 8);
+    static leaf_collect_t none;
+    leaf_alarms_on_collect(&f->lf, &f->lf.nodes[0], &none);
+    assert_int_equal(rec.n, 8);
+    f->lf.cfg.alarms.beam_enabled = 0;
+    collect_files(f, NULL, 0, "disk_almost_full", "/");
+    assert_int_equal(rec.n, 9);
+    assert_int_equal(last()->severity, WR_SEV_CLEARED);
+}
+
+static void test_list_alarms_reload(void **state)
+{
+    fx_t *f = *state;
+    char err[256];
+    with_store(f);
+    collect_files(f, "/srv/app.config", LEAF_FILE_CHANGED, "{disk_almost_full,\"/\"}", "[]");
+    assert_int_equal(rec.n, 2);
+    leaf_alarms_fini(&f->lf);
+    assert_int_equal(leaf_alarms_init(&f->lf, err, sizeof err), 0);
+    leaf_alarms_stats_t st;
+    leaf_alarms_stats(&f->lf, &st);
+    assert_int_equal(st.active, 2);
+    collect_files(f, "/srv/app.config", LEAF_FILE_CHANGED, "{disk_almost_full,\"/\"}", "[]");
+    assert_int_equal(rec.n, 2);                          /* not sent again */
+    collect_files(f, "/srv/app.config", LEAF_FILE_CHANGED, NULL, NULL);
+    assert_int_equal(rec.n, 3);
+    assert_string_equal(last()->key.resource, "{disk_almost_full,\"/\"}");
+    assert_int_equal(last()->severity, WR_SEV_CLEARED);
+    /* restart without a@h: its file alarm is cleared at start, then forgotten */
+    leaf_alarms_fini(&f->lf);
+    snprintf(f->lf.nodes[0].name, WR_NODE_NAME_MAX, "c@h");
+    assert_int_equal(leaf_alarms_init(&f->lf, err, sizeof err), 0);
+    assert_int_equal(rec.n, 4);
+    assert_string_equal(last()->key.scope, "a@h");
+    assert_string_equal(last()->key.type, "config_changed");
+    assert_string_equal(last()->key.resource, "/srv/app.config");
+    assert_int_equal(last()->severity, WR_SEV_CLEARED);
+    leaf_alarms_fini(&f->lf);
+    assert_int_equal(leaf_alarms_init(&f->lf, err, sizeof err), 0);
+    assert_int_equal(rec.n, 4);
+    /* a released node clears its list alarms */
+    collect_files(f, "/srv/x.config", LEAF_FILE_MISSING, NULL, NULL);
+    assert_int_equal(rec.n, 5);
+    assert_non_null(strstr(last()->text, "removed"));
+    f->lf.nodes[0].owned = 0;
+    leaf_alarms_check_down(&f->lf, 1, 2000000);
+    assert_int_equal(rec.n, 6);
+    assert_int_equal(last()->severity, WR_SEV_CLEARED);
+    assert_non_null(strstr(last()->text, "no longer watched"));
+}
+
 static int has_error(wr_config_t *cfg, const char *part)
 {
     for (int i = 0; i < wr_config_error_count(cfg); i++)
@@ -553,6 +712,10 @@ static void test_config(void **state)
         "  forecast = { horizon = 600.0; step = 10.0; };\n"
         "  old_code = { enabled = false; };\n"
         "  long_gc = { rate = 20.0; };\n"
+        "  fd_limit = { minor = 50.0; };\n"
+        "  full_mesh_size = { nodes = 60.0; clear_nodes = 50.0; };\n"
+        "  config_files = { enabled = false; };\n"
+        "  beam_alarm = { enabled = false; };\n"
         "}; };\n", "good.cfg", err, sizeof err);
     assert_non_null(cfg);
     leaf_alarms_config_read(cfg, &c);
@@ -573,6 +736,10 @@ static void test_config(void **state)
     assert_true(c.thr[LEAF_AL_LONG_GC].major_raise == 20.0 && c.thr[LEAF_AL_LONG_GC].major_clear == 10.0);
     assert_true(c.thr[LEAF_AL_LARGE_HEAP].major_raise == 10.0 && c.thr[LEAF_AL_LARGE_HEAP].minor_clear == 5.0);
     assert_int_equal(c.thr[LEAF_AL_BUSY_DIST].major_severity, WR_SEV_WARNING);
+    assert_true(c.thr[LEAF_AL_FD].minor_raise == 50.0 && c.thr[LEAF_AL_FD].major_raise == 90.0);
+    assert_true(c.thr[LEAF_AL_MESH].major_raise == 60.0 && c.thr[LEAF_AL_MESH].minor_clear == 50.0);
+    assert_false(c.files_enabled);
+    assert_false(c.beam_enabled);
     wr_config_destroy(&cfg);
 
     cfg = wr_config_load_string(
@@ -601,6 +768,9 @@ static void test_config(void **state)
     assert_true(c.node_down_grace == 30.0);
     assert_true(c.forecast_horizon == 3600.0);
     assert_false(c.thr[LEAF_AL_MODULE].enabled);
+    assert_true(c.thr[LEAF_AL_FD].minor_raise == 75.0 && c.thr[LEAF_AL_FD].major_raise == 90.0);
+    assert_true(c.thr[LEAF_AL_MESH].major_raise == 120.0 && c.thr[LEAF_AL_MESH].major_clear == 110.0);
+    assert_true(c.files_enabled && c.beam_enabled);
     wr_config_destroy(&cfg);
 }
 
@@ -616,6 +786,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_reloads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_released_and_disabled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sysmon_rates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fd_and_mesh, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_and_beam, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_alarms_reload, setup, teardown),
         cmocka_unit_test(test_parse_info),
         cmocka_unit_test(test_config),
     };

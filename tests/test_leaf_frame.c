@@ -1,7 +1,8 @@
 /* test_leaf_frame: the leaf's distribution packet framing (leaf/leaf_frame.c): packets split
  * across reads at every position, several packets and ticks in one read, an oversized
  * length, a callback that stops the feed, garbage packets, and a REG_SEND header that decodes
- * back to what was sent; and the in-place name match of leaf_parse_collect's position hints.
+ * back to what was sent; the in-place name match of leaf_parse_collect's position hints
+ * and its number fast paths.
  * Includes the leaf sources (they are not in a library). */
 #include "../leaf/leaf_parse.c"
 #include "../leaf/leaf_frame.c"
@@ -349,6 +350,47 @@ static void test_collect_hints_in_place(void **state)
     ei_x_free(&x);
 }
 
+/* The number fast paths of leaf_parse_collect (small and 32-bit integers, new floats) and
+ * the general path (bignums) give the values sent; a NaN float is a bad element. */
+static void test_collect_value_kinds(void **state)
+{
+    (void)state;
+    const char *names[] = {"memory.total", "process.count", "atom.count", "port.count", "ets.count"};
+    leaf_metric_value_t vals[8];
+    leaf_collect_t c = {.v = vals, .cap = 8};
+    ei_x_buff x;
+    ei_x_new(&x);
+    ei_x_encode_version(&x);
+    ei_x_encode_tuple_header(&x, 4);
+    ei_x_encode_atom(&x, "warren_agent");
+    ei_x_encode_long(&x, 1);
+    ei_x_encode_list_header(&x, 5);
+    for (int k = 0; k < 5; k++) {
+        ei_x_encode_tuple_header(&x, 2);
+        ei_x_encode_binary(&x, names[k], (long)strlen(names[k]));
+        switch (k) {
+        case 0: ei_x_encode_long(&x, 200); break;                      /* SMALL_INTEGER_EXT */
+        case 1: ei_x_encode_long(&x, -123456); break;                  /* INTEGER_EXT */
+        case 2: ei_x_encode_double(&x, 2.5); break;                    /* NEW_FLOAT_EXT */
+        case 3: ei_x_encode_longlong(&x, 5000000000LL); break;         /* SMALL_BIG_EXT */
+        default: {                                                     /* a NaN, by hand */
+            char nan[9] = {(char)ERL_NEW_FLOAT_EXT, 0x7f, (char)0xf8, 0, 0, 0, 0, 0, 0};
+            ei_x_append_buf(&x, nan, sizeof nan);
+            break;
+        }
+        }
+    }
+    ei_x_encode_empty_list(&x);
+    ei_x_encode_empty_list(&x);
+    assert_int_equal(parse_collect(&x, &c), 4);
+    assert_true(vals[0].value == 200.0);
+    assert_true(vals[1].value == -123456.0);
+    assert_true(vals[2].value == 2.5);
+    assert_true(vals[3].value == 5000000000.0);
+    assert_int_equal(c.bad, 1);
+    ei_x_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_send_decodes),
         cmocka_unit_test(test_garbage_packets),
         cmocka_unit_test(test_collect_hints_in_place),
+        cmocka_unit_test(test_collect_value_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -486,6 +486,89 @@ static void test_collect_good(void **state)
     ei_x_free(&x);
 }
 
+/* Info's files and beam_alarms lists: good items, malformed ones counted, a long path keeping
+ * its tail, NULs replaced, the cap of LEAF_COLLECT_LIST_MAX, an improper list ignored. */
+static void test_collect_node_lists(void **state)
+{
+    (void)state;
+    ei_x_buff x;
+    char longp[400];
+    memset(longp, 'a', sizeof longp);
+    memcpy(longp, "/very", 5);
+    memcpy(longp + sizeof longp - 12, "/sys.config", 11);
+    longp[sizeof longp - 1] = 'X';
+    collect_head(&x, "warren_agent", 1, 0);
+    ei_x_encode_empty_list(&x);
+    ei_x_encode_list_header(&x, 3);                                   /* Info */
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "files");
+    ei_x_encode_list_header(&x, 5);
+    ei_x_encode_tuple_header(&x, 3);
+    ei_x_encode_binary(&x, "/etc/app/sys.config", 19);
+    ei_x_encode_atom(&x, "unparseable");
+    ei_x_encode_binary(&x, "2: illegal character", 20);
+    ei_x_encode_tuple_header(&x, 3);
+    ei_x_encode_binary(&x, longp, sizeof longp);
+    ei_x_encode_atom(&x, "changed");
+    ei_x_encode_binary(&x, "md\0", 3);
+    ei_x_encode_tuple_header(&x, 3);                                  /* bad: unknown status */
+    ei_x_encode_binary(&x, "/x", 2);
+    ei_x_encode_atom(&x, "weird");
+    ei_x_encode_binary(&x, "", 0);
+    ei_x_encode_tuple_header(&x, 2);                                  /* bad: a pair */
+    ei_x_encode_binary(&x, "/y", 2);
+    ei_x_encode_atom(&x, "missing");
+    ei_x_encode_tuple_header(&x, 3);
+    ei_x_encode_binary(&x, "/z.app", 6);
+    ei_x_encode_atom(&x, "missing");
+    ei_x_encode_binary(&x, "", 0);
+    ei_x_encode_empty_list(&x);
+    ei_x_encode_tuple_header(&x, 2);
+    ei_x_encode_atom(&x, "beam_alarms");
+    ei_x_encode_list_header(&x, LEAF_COLLECT_LIST_MAX + 2);
+    for (int k = 0; k < LEAF_COLLECT_LIST_MAX + 2; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "alarm_%d", k);
+        ei_x_encode_tuple_header(&x, 2);
+        ei_x_encode_binary(&x, id, (long)strlen(id));
+        ei_x_encode_binary(&x, "desc", 4);
+    }
+    ei_x_encode_empty_list(&x);
+    ei_x_encode_tuple_header(&x, 2);                                  /* a second, improper */
+    ei_x_encode_atom(&x, "beam_alarms");
+    ei_x_encode_atom(&x, "oops");
+    ei_x_encode_empty_list(&x);
+    leaf_metric_value_t vals[4];
+    leaf_collect_t c;
+    char why[256] = "";
+    assert_int_equal(parse_collect(&x, &c, vals, 4, why, sizeof why), 0);
+    assert_true(c.has_files);
+    assert_int_equal(c.n_files, 3);
+    assert_int_equal(c.files_bad, 2);
+    assert_string_equal(c.files[0].name, "/etc/app/sys.config");
+    assert_int_equal(c.files[0].status, LEAF_FILE_UNPARSEABLE);
+    assert_string_equal(c.files[0].detail, "2: illegal character");
+    assert_int_equal(strlen(c.files[1].name), LEAF_COLLECT_NAME_MAX - 1);
+    assert_true(strncmp(c.files[1].name, "...", 3) == 0);
+    assert_non_null(strstr(c.files[1].name, "/sys.configX"));
+    assert_int_equal(c.files[1].status, LEAF_FILE_CHANGED);
+    assert_string_equal(c.files[1].detail, "md?");
+    assert_int_equal(c.files[2].status, LEAF_FILE_MISSING);
+    assert_true(c.has_beam);
+    assert_int_equal(c.n_beam, LEAF_COLLECT_LIST_MAX);
+    assert_int_equal(c.beam_over, 2);
+    assert_string_equal(c.beam[0].name, "alarm_0");
+    assert_string_equal(c.beam[LEAF_COLLECT_LIST_MAX - 1].name, "alarm_15");
+    assert_string_equal(c.beam[3].detail, "desc");
+    ei_x_free(&x);
+    /* without the keys: nothing */
+    good_collect(&x);
+    assert_int_equal(parse_collect(&x, &c, vals, 4, why, sizeof why), 0);
+    assert_false(c.has_files);
+    assert_false(c.has_beam);
+    ei_x_free(&x);
+}
+
 static void expect_collect_error(ei_x_buff *x, int rc_want, const char *why_part)
 {
     leaf_metric_value_t vals[16];
@@ -622,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_collect_good),
+        cmocka_unit_test(test_collect_node_lists),
         cmocka_unit_test(test_collect_malformed),
         cmocka_unit_test(test_collect_mutations),
     };

@@ -2,7 +2,8 @@
  * directly) on a real LMDB in a mkdtemp directory: batched writes, series ids surviving a reopen,
  * metric queries (limit, window, errors), rows merged and metric codes surviving a reopen,, retention by age and size, a full map that is pruned
  * instead of failing, downsampled tiers (known answers, counters as rates, bucket boundaries,
- * restart), tier selection and truncation, the history config. */
+ * restart, per-node state allocated at the first sample and freed on hand-back), tier selection
+ * and truncation, the history config. */
 #include "../leaf/leaf_samples.c"
 #include "../leaf/leaf_hist.c"
 #include "../leaf/leaf_query.c"
@@ -49,6 +50,9 @@ static int setup(void **state)
     f->lf.nodes = calloc(2, sizeof *f->lf.nodes);
     snprintf(f->lf.nodes[0].name, WR_NODE_NAME_MAX, "a@h");
     snprintf(f->lf.nodes[1].name, WR_NODE_NAME_MAX, "b@h");
+    f->lf.nodes[0].owned = f->lf.nodes[1].owned = 1;
+    f->lf.nodes[0].idx = 0;
+    f->lf.nodes[1].idx = 1;
     open_store(f);
     *state = f;
     return 0;
@@ -418,6 +422,52 @@ static void test_tiers_restart(void **state)
     json_decref(j);
 }
 
+/* Tier state exists only for nodes that sent samples and is freed when the leaf hands a node
+ * back to its group (owned = 0); the bucket in progress then is written, not lost, and a
+ * node taken back later starts afresh. Counters get leaf-wide rate slots. */
+static void test_tiers_lazy_release(void **state)
+{
+    fixture_t *f = *state;
+    with_tiers(f, 0, 16);
+    assert_int_equal(leaf_hist_nodes(&f->lf), 0);
+    int m = wr_metric_find("memory.total"), r = wr_metric_find("reductions");
+    int64_t base = future_base();
+    for (int i = 0; i < 3; i++) {
+        leaf_samples_add(&f->lf, 1, (uint32_t)m, base + i * 2000, 10.0 + i);
+        leaf_samples_add(&f->lf, 1, (uint32_t)r, base + i * 2000, 100.0 * i);
+    }
+    leaf_samples_flush(&f->lf);
+    assert_int_equal(leaf_hist_nodes(&f->lf), 1);            /* node 0 sent nothing */
+    assert_int_equal(f->lf.hist_points_written, 0);          /* buckets still open */
+    f->lf.nodes[1].owned = 0;                                /* handed back */
+    leaf_samples_flush(&f->lf);
+    assert_int_equal(leaf_hist_nodes(&f->lf), 0);
+    assert_int_equal(f->lf.hist_points_written, 2 * 2);      /* 2 tiers x 2 metrics */
+    char args[256], err[256];
+    int rc;
+    snprintf(args, sizeof args, "{\"metric\":\"memory.total\",\"since\":%lld,\"until\":%lld,\"step\":\"10s\"}",
+             (long long)base, (long long)(base + 9999));
+    json_t *j = query(f, 1, args, &rc, err, sizeof err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(json_array_size(json_object_get(j, "points")), 1);
+    assert_point(json_array_get(json_object_get(j, "points"), 0), base, 3, 10, 12, 11);
+    json_decref(j);
+    /* taken back: a fresh bucket (the written one is not reopened: late, counted) */
+    f->lf.nodes[1].owned = 1;
+    leaf_samples_add(&f->lf, 1, (uint32_t)m, base + 60000, 5.0);
+    leaf_samples_flush(&f->lf);
+    assert_int_equal(leaf_hist_nodes(&f->lf), 1);
+    /* counters: leaf-wide slots, gauges none */
+    assert_true(leaf_counter_slot((uint32_t)r) >= 0 && leaf_counter_slot((uint32_t)r) < LEAF_COUNTERS_MAX);
+    assert_int_equal(leaf_counter_slot((uint32_t)m), -1);
+    size_t with_slot = 0, counters = 0;
+    for (size_t k = 0; k < wr_metric_count; k++) {
+        with_slot += leaf_counter_slot((uint32_t)k) >= 0;
+        counters += wr_metric_defs[k].kind == WR_COUNTER;
+    }
+    assert_int_equal(with_slot, counters);                   /* every counter has its slot */
+}
+
 /* Retention by age per tier, and tier selection by coverage. */
 static void test_tiers_retention(void **state)
 {
@@ -572,6 +622,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tiers_gauge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tiers_counter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tiers_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tiers_lazy_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tiers_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),

@@ -2,7 +2,8 @@
  * directory: append / iterate / cumulative ACK, persistence across a reopen (a new, greater
  * epoch; the old epoch's unacked events kept with their original identity and resent first),
  * the count, bytes and age bounds with the persisted drop counter, oversize events, and a full
- * LMDB map that must not cost a single unacknowledged event. */
+ * LMDB map that must not cost a single unacknowledged event; the config keys of the bounds
+ * (leaf.outbox / relay.outbox: defaults, values, errors naming the key). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "wr_config.h"
 #include "wr_error.h"
 #include "wr_outbox.h"
 #include "wr_store.h"
@@ -392,6 +394,45 @@ static void test_append_txn(void **state)
     wr_store_destroy(&st);
 }
 
+/* wr_outbox_limits_read: defaults, given values, and errors that name the key. */
+static int read_limits(const char *text, int64_t map_mb, size_t n, wr_outbox_limits_t *lim)
+{
+    char err[256] = "";
+    wr_config_t *cfg = wr_config_load_string(text, "test.conf", err, sizeof err);
+    if (!cfg)
+        fail_msg("config: %s", err);
+    memset(lim, 0xff, sizeof *lim);
+    int rc = wr_outbox_limits_read(cfg, "leaf.outbox", map_mb, n, lim);
+    assert_int_equal(rc == 0, wr_config_error_count(cfg) == 0);
+    if (rc != 0 && !strstr(wr_config_error_at(cfg, 0), "leaf.outbox.max_"))
+        fail_msg("the error does not name the key: %s", wr_config_error_at(cfg, 0));
+    wr_config_destroy(&cfg);
+    return rc;
+}
+
+static void test_limits_config(void **state)
+{
+    (void)state;
+    wr_outbox_limits_t lim;
+    assert_int_equal(read_limits("leaf = { id = \"l\"; };", 1024, 1, &lim), 0);
+    assert_int_equal(lim.max_bytes, 64u << 20);
+    assert_int_equal(lim.max_count, WR_OUTBOX_DEFAULT_COUNT);
+    assert_int_equal(lim.max_age_ms, WR_OUTBOX_DEFAULT_AGE_MS);
+    /* the default shrinks to half the map shared by the outboxes */
+    assert_int_equal(read_limits("leaf = { id = \"l\"; };", 256, 4, &lim), 0);
+    assert_int_equal(lim.max_bytes, 32u << 20);
+    assert_int_equal(read_limits("leaf = { outbox = { max_mb = 0.5; max_events = 20; max_age = 90; }; };",
+                                 1024, 2, &lim), 0);
+    assert_int_equal(lim.max_bytes, 512u << 10);
+    assert_int_equal(lim.max_count, 20);
+    assert_int_equal(lim.max_age_ms, 90000);
+    /* errors: too big for the map, out of range, wrong type */
+    assert_int_equal(read_limits("leaf = { outbox = { max_mb = 200; }; };", 256, 2, &lim), WR_ECONFIG);
+    assert_int_equal(read_limits("leaf = { outbox = { max_events = 0; }; };", 1024, 1, &lim), WR_ECONFIG);
+    assert_int_equal(read_limits("leaf = { outbox = { max_age = \"1d\"; }; };", 1024, 1, &lim), WR_ECONFIG);
+    assert_int_equal(read_limits("leaf = { outbox = { max_mb = 0; }; };", 1024, 1, &lim), WR_ECONFIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_age),
         cmocka_unit_test(test_map_full_loses_nothing),
         cmocka_unit_test(test_append_txn),
+        cmocka_unit_test(test_limits_config),
     };
     return cmocka_run_group_tests(tests, setup_root, remove_root);
 }

@@ -31,6 +31,7 @@
 #include "wr_error.h"
 #include "wr_rollup.h"
 #include "wr_time.h"
+#include "test_util.h"
 
 #define N_LEAVES   10
 #define PER_LEAF   100
@@ -83,45 +84,11 @@ static sample_t raw[N_METRICS][N_NODES];
 
 /* ---- loop helpers ----------------------------------------------------------------------- */
 
-static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    *(int *)w->data = 1;
-}
-
-static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)w;
-    (void)revents;
-}
-
 static struct ev_loop *g_loop;
 
-static int run_until(int (*pred)(void *), void *ud, int timeout_ms)
+static int run_until(tu_pred_fn pred, void *ud, int timeout_ms)
 {
-    int expired = 0, ok;
-    ev_timer deadline, tick;
-    ev_timer_init(&deadline, on_deadline, timeout_ms / 1000.0, 0.);
-    deadline.data = &expired;
-    ev_timer_init(&tick, on_tick, 0.005, 0.005);
-    ev_timer_start(g_loop, &deadline);
-    ev_timer_start(g_loop, &tick);
-    while (!(ok = pred(ud)) && !expired)
-        ev_run(g_loop, EVRUN_ONCE);
-    ev_timer_stop(g_loop, &deadline);
-    ev_timer_stop(g_loop, &tick);
-    return ok;
-}
-
-static wr_link_params_t link_params(void)
-{
-    wr_link_params_t p;
-    wr_link_params_default(&p);
-    p.heartbeat_ms = 50;
-    p.misses = 5;
-    return p;
+    return tu_run_until(g_loop, pred, ud, timeout_ms);
 }
 
 /* ---- an emulated leaf: real wr_client, real encoder, the real rollup builder ------------ */
@@ -219,7 +186,7 @@ static eleaf_t *eleaf_new(void *zctx, int idx, const char *endpoint)
     snprintf(hello.id, sizeof hello.id, "%s", l->id);
     strcpy(hello.version, "test");
     hello.interval_ms = 100;
-    wr_link_params_t lp = link_params();
+    wr_link_params_t lp = tu_link_params(50, 5);
     char err[256];
     const char *eps[] = {endpoint};
     l->cli = wr_client_new(g_loop, zctx, eps, 1, WR_PARENTS_FAILOVER, &l->origin, &hello, &lp, &cb, l, err, sizeof err);
@@ -250,7 +217,7 @@ static tier_t *make_tier(void *zctx, const char *id, const char *kind, int port,
     tier_params_t p = {
         .id = id, .kind = kind, .bind = bind, .parents = parent_port ? parents : NULL,
         .n_parents = parent_port ? 1 : 0, .parent_mode = WR_PARENTS_FAILOVER, .interval_ms = 50,
-        .query_timeout_ms = 1000, .link = link_params(),
+        .query_timeout_ms = 1000, .link = tu_link_params(50, 5),
     };
     char err[256];
     tier_t *t = tier_new(g_loop, zctx, &p, err, sizeof err);
@@ -444,64 +411,13 @@ static void test_root_merge_exact(void **state)
 
 /* ---- 2. the HTTP API and warrenctl ---------------------------------------------------- */
 
-typedef struct {
-    char         url[256];
-    long         status;
-    CURLcode     rc;
-    char        *body;
-    size_t       len;
-    volatile int done;
-} req_t;
-
-static size_t on_write(char *p, size_t s, size_t n, void *ud)
-{
-    req_t *r = ud;
-    char *nb = realloc(r->body, r->len + s * n + 1);
-    if (!nb)
-        return 0;
-    memcpy(nb + r->len, p, s * n);
-    r->len += s * n;
-    nb[r->len] = '\0';
-    r->body = nb;
-    return s * n;
-}
-
-static void *req_thread(void *arg)
-{
-    req_t *r = arg;
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, r->url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 8000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    r->rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(c);
-    __atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
-
-static int req_done(void *ud)
-{
-    return __atomic_load_n(&((req_t *)ud)->done, __ATOMIC_ACQUIRE);
-}
-
 /* GET path; returns the parsed body and the status in *status. */
 static json_t *get(const char *path, long *status)
 {
-    req_t r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.url, sizeof r.url, "%s%s", fx.base, path);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, req_thread, &r), 0);
-    assert_true(run_until(req_done, &r, 10000));
-    pthread_join(th, NULL);
-    assert_int_equal(r.rc, CURLE_OK);
+    tu_req_t r;
+    json_t *j = tu_req(g_loop, &r, "GET", fx.base, path);
     *status = r.status;
-    json_error_t e;
-    json_t *j = r.body ? json_loads(r.body, 0, &e) : NULL;
-    free(r.body);
+    tu_req_free(&r);
     assert_non_null(j);
     return j;
 }
@@ -600,63 +516,22 @@ static void test_http_fleet_top(void **state)
 }
 
 /* warrenctl fleet / top, human and --json, while the loop serves the root. */
-typedef struct {
-    char         cmd[1400];
-    char         out[16384];
-    int          exit_code;
-    volatile int done;
-} ctl_job_t;
-
-static void *ctl_thread(void *arg)
-{
-    ctl_job_t *j = arg;
-    FILE *p = popen(j->cmd, "r");
-    size_t n = p ? fread(j->out, 1, sizeof j->out - 1, p) : 0;
-    j->out[n] = '\0';
-    int st = p ? pclose(p) : -1;
-    j->exit_code = st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
-
-static int ctl_done(void *ud)
-{
-    return __atomic_load_n(&((ctl_job_t *)ud)->done, __ATOMIC_ACQUIRE);
-}
-
 static char ctl_path[1024];
 
-static int ctl(ctl_job_t *j, const char *args)
+static int ctl(tu_ctl_t *j, const char *args)
 {
-    memset(j, 0, sizeof *j);
     snprintf(j->cmd, sizeof j->cmd, "%s --root %s %s 2>&1", ctl_path, fx.base, args);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, ctl_thread, j), 0);
-    assert_true(run_until(ctl_done, j, 20000));
-    pthread_join(th, NULL);
-    return j->exit_code;
-}
-
-static void expect_out(const ctl_job_t *j, const char *needle)
-{
-    if (!strstr(j->out, needle))
-        fail_msg("'%s' not in output of %s:\n%s", needle, j->cmd, j->out);
+    return tu_ctl_run(g_loop, j, 20000);
 }
 
 static void test_warrenctl(void **state)
 {
     (void)state;
-    char self[900];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    assert_true(n > 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    snprintf(ctl_path, sizeof ctl_path, "%s/warrenctl", self);
-    if (access(ctl_path, X_OK) != 0) {
+    if (tu_sibling("warrenctl", ctl_path, sizeof ctl_path) != 0) {
         print_message("%s not built: skipped\n", ctl_path);
         skip();
     }
-    static ctl_job_t j;
+    static tu_ctl_t j;
     json_error_t e;
     const exact_t *x = &ex[0];
 
@@ -679,26 +554,26 @@ static void test_warrenctl(void **state)
     assert_int_equal(ctl(&j, "fleet memory.total"), 0);
     char line[128];
     snprintf(line, sizeof line, "  count  %20d\n", N_NODES);
-    expect_out(&j, "memory.total (fleet, interval at ");
-    expect_out(&j, line);
+    tu_ctl_expect(&j, "memory.total (fleet, interval at ");
+    tu_ctl_expect(&j, line);
     snprintf(line, sizeof line, "  max    %20.0f\n", x->max);
-    expect_out(&j, line);
+    tu_ctl_expect(&j, line);
 
     assert_int_equal(ctl(&j, "top run_queue"), 0);
-    expect_out(&j, "RANK  NODE");
+    tu_ctl_expect(&j, "RANK  NODE");
     snprintf(line, sizeof line, "   1  %s  %.0f\n", ex[1].top[0].node, ex[1].top[0].value);
-    expect_out(&j, line);
+    tu_ctl_expect(&j, line);
     snprintf(line, sizeof line, "  10  %s  %.0f\n", ex[1].top[9].node, ex[1].top[9].value);
-    expect_out(&j, line);
+    tu_ctl_expect(&j, line);
 
     assert_int_equal(ctl(&j, "top no.such_metric"), 1);
-    expect_out(&j, "warrenctl: unknown metric 'no.such_metric'");
-    expect_out(&j, "(HTTP 404 from ");
+    tu_ctl_expect(&j, "warrenctl: unknown metric 'no.such_metric'");
+    tu_ctl_expect(&j, "(HTTP 404 from ");
     assert_int_equal(ctl(&j, "fleet"), 2);
-    expect_out(&j, "missing argument: expected METRIC");
+    tu_ctl_expect(&j, "missing argument: expected METRIC");
     assert_int_equal(ctl(&j, "fleet memory.total -n 3"), 2);
     assert_int_equal(ctl(&j, "top memory.total -n 0"), 1);
-    expect_out(&j, "n: expected an integer from 1 to 100");
+    tu_ctl_expect(&j, "n: expected an integer from 1 to 100");
 }
 
 int main(void)

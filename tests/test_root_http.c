@@ -22,6 +22,7 @@
 #include "wr_error.h"
 #include "wr_link.h"
 #include "wr_time.h"
+#include "test_util.h"
 
 #define TIER_PORT (26101 + (int)(getpid() % 100) * 8)   /* per process: parallel runs do not collide */
 
@@ -126,37 +127,9 @@ static void leaf_message(void *ud, int parent, const wr_envelope_t *env, wr_deco
 static void leaf_bad(void *ud, int parent, const char *why) {}
 
 /* ---- running the loop until a condition, with a deadline ----------------------------- */
-typedef int (*cond_fn)(void *ud);
-typedef struct {
-    cond_fn  fn;
-    void    *ud;
-    int      met;
-    int64_t  deadline;
-} wait_t;
-
-static void wait_tick(struct ev_loop *loop, ev_timer *w, int revents)
+static int run_until(tu_pred_fn fn, void *ud, int timeout_ms)
 {
-    wait_t *wt = w->data;
-    if (wt->fn(wt->ud)) {
-        wt->met = 1;
-        ev_break(loop, EVBREAK_ONE);
-    } else if (wr_mono_ms() > wt->deadline) {
-        ev_break(loop, EVBREAK_ONE);
-    }
-}
-
-static int run_until(cond_fn fn, void *ud, int timeout_ms)
-{
-    wait_t wt = {fn, ud, 0, wr_mono_ms() + timeout_ms};
-    if (fn(ud))
-        return 1;
-    ev_timer t;
-    ev_timer_init(&t, wait_tick, 0.005, 0.005);
-    t.data = &wt;
-    ev_timer_start(g->loop, &t);
-    ev_run(g->loop, 0);
-    ev_timer_stop(g->loop, &t);
-    return wt.met;
+    return tu_run_until(g->loop, fn, ud, timeout_ms);
 }
 
 static int nodes_known(void *ud)
@@ -172,107 +145,22 @@ static int queries_at_least(void *ud)
 }
 
 /* ---- HTTP in a thread ------------------------------------------------------------------ */
-typedef struct {
-    char        url[2048];
-    const char *method;
-    long        timeout_ms;     /* 0: 8000 */
-    long        status;
-    CURLcode    rc;
-    char       *body;
-    size_t      len;
-    char        headers[2048];
-    size_t      hlen;
-    volatile int done;
-} req_t;
-
-static size_t on_write(char *p, size_t s, size_t n, void *ud)
+/* Starts a request; the caller runs the loop until it completes. */
+static void http_start(tu_req_t *r, pthread_t *th, const char *method, const char *path)
 {
-    req_t *r = ud;
-    char *nb = realloc(r->body, r->len + s * n + 1);
-    if (!nb)
-        return 0;
-    memcpy(nb + r->len, p, s * n);
-    r->len += s * n;
-    nb[r->len] = '\0';
-    r->body = nb;
-    return s * n;
-}
-
-static size_t on_header(char *p, size_t s, size_t n, void *ud)
-{
-    req_t *r = ud;
-    size_t k = s * n;
-    if (r->hlen + k < sizeof r->headers) {
-        memcpy(r->headers + r->hlen, p, k);
-        r->hlen += k;
-        r->headers[r->hlen] = '\0';
-    }
-    return k;
-}
-
-static void *req_thread(void *arg)
-{
-    req_t *r = arg;
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, r->url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : 8000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (strcmp(r->method, "HEAD") == 0)
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    else if (strcmp(r->method, "POST") == 0)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "x=1");
-    r->rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(c);
-    __atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
-
-static int req_done(void *ud)
-{
-    return __atomic_load_n(&((req_t *)ud)->done, __ATOMIC_ACQUIRE);
-}
-
-/* Starts a request; the caller runs the loop (http_wait) until it completes. */
-static void http_start(req_t *r, pthread_t *th, const char *method, const char *path)
-{
-    memset(r, 0, sizeof *r);
-    r->method = method;
-    snprintf(r->url, sizeof r->url, "%s%s", g->base, path);
-    assert_int_equal(pthread_create(th, NULL, req_thread, r), 0);
-}
-
-static void http_wait(req_t *r, pthread_t th)
-{
-    assert_true(run_until(req_done, r, 10000));
-    pthread_join(th, NULL);
-    assert_int_equal(r->rc, CURLE_OK);
+    tu_req_start(r, th, method, g->base, path);
 }
 
 /* One request, start to end; returns the parsed JSON body (or NULL). */
-static json_t *http(req_t *r, const char *method, const char *path)
+static json_t *http(tu_req_t *r, const char *method, const char *path)
 {
-    pthread_t th;
-    http_start(r, &th, method, path);
-    http_wait(r, th);
-    json_error_t e;
-    return r->body ? json_loads(r->body, 0, &e) : NULL;
-}
-
-static void req_free(req_t *r)
-{
-    free(r->body);
-    r->body = NULL;
+    return tu_req(g->loop, r, method, g->base, path);
 }
 
 /* Asserts a JSON error answer with the given status whose text contains needle. */
 static void expect_error(const char *method, const char *path, long status, const char *needle)
 {
-    req_t r;
+    tu_req_t r;
     json_t *j = http(&r, method, path);
     assert_int_equal(r.status, status);
     assert_non_null(j);
@@ -282,7 +170,7 @@ static void expect_error(const char *method, const char *path, long status, cons
         fail_msg("error '%s' does not mention '%s'", e, needle);
     assert_non_null(strstr(r.headers, "application/json"));
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
 }
 
 /* ---- fixture ---------------------------------------------------------------------------- */
@@ -351,7 +239,7 @@ static int teardown(void **state)
 /* ---- tests ------------------------------------------------------------------------------ */
 static void test_status(void **state)
 {
-    req_t r;
+    tu_req_t r;
     json_t *j = http(&r, "GET", "/api/v1/status");
     assert_int_equal(r.status, 200);
     assert_non_null(j);
@@ -363,19 +251,19 @@ static void test_status(void **state)
     assert_true(json_is_number(json_object_get(j, "uptime_s")));
     assert_non_null(strstr(r.headers, "Cache-Control: no-store"));
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
 
     /* HEAD: same status, no body */
     json_t *h = http(&r, "HEAD", "/api/v1/status");
     assert_int_equal(r.status, 200);
     assert_int_equal(r.len, 0);
     json_decref(h);
-    req_free(&r);
+    tu_req_free(&r);
 }
 
 static void test_nodes(void **state)
 {
-    req_t r;
+    tu_req_t r;
     json_t *j = http(&r, "GET", "/api/v1/nodes");
     assert_int_equal(r.status, 200);
     json_t *nodes = json_object_get(j, "nodes");
@@ -388,7 +276,7 @@ static void test_nodes(void **state)
     assert_string_equal(json_string_value(json_object_get(b, "leaf")), "leaf-1");
     assert_int_equal(json_integer_value(json_object_get(b, "since")), 1763890000002LL);
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
 
     j = http(&r, "GET", "/api/v1/nodes?state=down");
     assert_int_equal(r.status, 200);
@@ -396,12 +284,12 @@ static void test_nodes(void **state)
     assert_int_equal(json_array_size(nodes), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(nodes, 0), "name")), "b@h");
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
 
     j = http(&r, "GET", "/api/v1/nodes?state=up");
     assert_int_equal(json_array_size(json_object_get(j, "nodes")), 2);
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
 
     expect_error("GET", "/api/v1/nodes?state=sideways", 400, "state");
     expect_error("GET", "/api/v1/nodes?colour=red", 400, "colour");
@@ -409,13 +297,13 @@ static void test_nodes(void **state)
 
 static void test_node(void **state)
 {
-    req_t r;
+    tu_req_t r;
     json_t *j = http(&r, "GET", "/api/v1/nodes/a%40h");   /* percent-encoded '@' */
     assert_int_equal(r.status, 200);
     assert_string_equal(json_string_value(json_object_get(j, "name")), "a@h");
     assert_string_equal(json_string_value(json_object_get(j, "state")), "up");
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
     expect_error("GET", "/api/v1/nodes/nobody@nowhere", 404, "nobody@nowhere");
     /* not UTF-8: the error still is valid JSON (expect_error parses it) */
     expect_error("GET", "/api/v1/nodes/%FF%FEx%C3", 404, "x");
@@ -437,7 +325,7 @@ static void test_long_node_name(void **state)
 
 static void test_metric_routed(void **state)
 {
-    req_t r;
+    tu_req_t r;
     g->leaf.answer = 1;
     int before = g->leaf.queries;
     json_t *j = http(&r, "GET", "/api/v1/nodes/a@h/metrics/process.count?since=-1h&limit=10");
@@ -449,7 +337,7 @@ static void test_metric_routed(void **state)
     assert_int_equal(json_array_size(pts), 2);
     assert_true(json_real_value(json_array_get(json_array_get(pts, 1), 1)) == 42.5);
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
     assert_int_equal(g->leaf.queries, before + 1);
     assert_string_equal(g->leaf.last_kind, "metric");
     assert_string_equal(g->leaf.last_node, "a@h");
@@ -468,7 +356,7 @@ static void test_metric_routed(void **state)
     j = http(&r, "GET", "/api/v1/nodes/c@h/metrics/process.count?since=1000&until=2000");
     assert_int_equal(r.status, 200);
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
     args = json_loads(g->leaf.last_args, 0, &e);
     assert_int_equal(json_integer_value(json_object_get(args, "since")), 1000);
     assert_int_equal(json_integer_value(json_object_get(args, "until")), 2000);
@@ -508,18 +396,18 @@ static void test_unknown_and_method(void **state)
     expect_error("GET", "/api/v2/status", 404, NULL);
     expect_error("GET", "/nope", 404, NULL);
     expect_error("GET", "/api/v1/nodes/a@h/metrics", 404, NULL);
-    req_t r;
+    tu_req_t r;
     json_t *j = http(&r, "POST", "/api/v1/status");
     assert_int_equal(r.status, 405);
     assert_non_null(strstr(r.headers, "Allow: GET, HEAD"));
     assert_non_null(json_object_get(j, "error"));
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
 }
 
 static void test_tree_rollups(void **state)
 {
-    req_t r;
+    tu_req_t r;
     json_t *j = http(&r, "GET", "/api/v1/tree");
     assert_int_equal(r.status, 200);
     json_t *t = json_object_get(j, "tiers");
@@ -532,7 +420,7 @@ static void test_tree_rollups(void **state)
             found = 1;
     assert_true(found);
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
 
     j = http(&r, "GET", "/api/v1/rollups");
     assert_int_equal(r.status, 200);
@@ -543,12 +431,12 @@ static void test_tree_rollups(void **state)
     assert_true(json_number_value(json_object_get(m, "max")) == 300.0);
     assert_true(json_number_value(json_object_get(m, "mean")) == 200.0);
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
 }
 
 static void test_prometheus(void **state)
 {
-    req_t r;
+    tu_req_t r;
     json_t *j = http(&r, "GET", "/metrics");
     json_decref(j);
     assert_int_equal(r.status, 200);
@@ -560,14 +448,14 @@ static void test_prometheus(void **state)
     assert_non_null(strstr(r.body, "warren_tiers{kind=\"leaf\",state=\"up\"} 1\n"));
     assert_non_null(strstr(r.body, "warren_fleet_metric{metric=\"process.count\",stat=\"max\"} 300\n"));
     assert_non_null(strstr(r.body, "# HELP warren_samples_per_second "));
-    req_free(&r);
+    tu_req_free(&r);
 }
 
 static int all_done(void *ud)
 {
-    req_t *rs = ud;
+    tu_req_t *rs = ud;
     for (int i = 0; i < 8; i++)
-        if (!req_done(&rs[i]))
+        if (!tu_req_done(&rs[i]))
             return 0;
     return 1;
 }
@@ -575,7 +463,7 @@ static int all_done(void *ud)
 /* Several suspended connections at once, each resumed by its own reply. */
 static void test_parallel_queries(void **state)
 {
-    static req_t rs[8];
+    static tu_req_t rs[8];
     pthread_t th[8];
     const char *nodes[3] = {"a@h", "b@h", "c@h"};
     g->leaf.answer = 1;
@@ -593,7 +481,7 @@ static void test_parallel_queries(void **state)
         json_t *j = json_loads(rs[i].body, 0, &e);
         assert_string_equal(json_string_value(json_object_get(j, "node")), nodes[i % 3]);
         json_decref(j);
-        req_free(&rs[i]);
+        tu_req_free(&rs[i]);
     }
 }
 
@@ -601,17 +489,17 @@ static void test_parallel_queries(void **state)
 static void test_client_gives_up(void **state)
 {
     g->leaf.answer = 0;
-    req_t r;
+    tu_req_t r;
     pthread_t th;
     memset(&r, 0, sizeof r);
     r.method = "GET";
     r.timeout_ms = 100;
     snprintf(r.url, sizeof r.url, "%s/api/v1/nodes/a@h/metrics/process.count", g->base);
-    assert_int_equal(pthread_create(&th, NULL, req_thread, &r), 0);
-    assert_true(run_until(req_done, &r, 5000));
+    assert_int_equal(pthread_create(&th, NULL, tu_req_thread, &r), 0);
+    assert_true(run_until(tu_req_done, &r, 5000));
     pthread_join(th, NULL);
     assert_int_equal(r.rc, CURLE_OPERATION_TIMEDOUT);
-    req_free(&r);
+    tu_req_free(&r);
     g->leaf.answer = 1;
     /* the tier times the query out (400 ms) and the server resumes the dead connection:
      * poll /metrics until no query is active (deadline 5 s) */
@@ -621,95 +509,46 @@ static void test_client_gives_up(void **state)
         json_decref(http(&r, "GET", "/metrics"));
         assert_int_equal(r.status, 200);
         idle = strstr(r.body, "warren_routed_queries_active 0\n") != NULL;
-        req_free(&r);
+        tu_req_free(&r);
     }
     assert_true(idle);
     /* and the server still answers routed queries */
     json_t *j = http(&r, "GET", "/api/v1/nodes/a@h/metrics/process.count");
     assert_int_equal(r.status, 200);
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
 }
 
 /* ---- warrenctl end to end (the binary built beside this test) ----------------------- */
-typedef struct {
-    char         cmd[1024];
-    char         out[16384];
-    int          exit_code;
-    volatile int done;
-} ctl_job_t;
-
-static void *ctl_thread(void *arg)
-{
-    ctl_job_t *j = arg;
-    FILE *f = popen(j->cmd, "r");
-    size_t n = 0;
-    if (f) {
-        size_t k;
-        while (n + 1 < sizeof j->out && (k = fread(j->out + n, 1, sizeof j->out - 1 - n, f)) > 0)
-            n += k;
-        int st = pclose(f);
-        j->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    } else {
-        j->exit_code = -1;
-    }
-    j->out[n] = '\0';
-    __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
-
-static int ctl_done(void *ud)
-{
-    return __atomic_load_n(&((ctl_job_t *)ud)->done, __ATOMIC_ACQUIRE);
-}
-
 static char ctl_path[1024];
 
 /* Runs "warrenctl ARGS 2>&1" while the loop serves it; returns its exit code. */
-static int ctl(ctl_job_t *j, const char *args)
+static int ctl(tu_ctl_t *j, const char *args)
 {
-    memset(j, 0, sizeof *j);
     snprintf(j->cmd, sizeof j->cmd, "%s %s 2>&1", ctl_path, args);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, ctl_thread, j), 0);
-    assert_true(run_until(ctl_done, j, 20000));
-    pthread_join(th, NULL);
-    return j->exit_code;
-}
-
-static void expect_out(const ctl_job_t *j, const char *needle)
-{
-    if (!strstr(j->out, needle))
-        fail_msg("'%s' not in output of %s:\n%s", needle, j->cmd, j->out);
+    return tu_ctl_run(g->loop, j, 20000);
 }
 
 static void test_warrenctl(void **state)
 {
-    char self[900];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    assert_true(n > 0);
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    *slash = '\0';
-    snprintf(ctl_path, sizeof ctl_path, "%s/warrenctl", self);
-    if (access(ctl_path, X_OK) != 0) {
+    if (tu_sibling("warrenctl", ctl_path, sizeof ctl_path) != 0) {
         print_message("%s not built: skipped\n", ctl_path);
         skip();
     }
-    static ctl_job_t j;
+    static tu_ctl_t j;
     char args[512];
     g->leaf.answer = 1;
 
     snprintf(args, sizeof args, "--root %s status", g->base);
     assert_int_equal(ctl(&j, args), 0);
-    expect_out(&j, "root           root-t\n");
-    expect_out(&j, "nodes_down     1\n");
+    tu_ctl_expect(&j, "root           root-t\n");
+    tu_ctl_expect(&j, "nodes_down     1\n");
 
     /* the first root is unreachable: the second answers */
     snprintf(args, sizeof args, "--root http://127.0.0.1:26999,%s nodes --state down", g->base);
     assert_int_equal(ctl(&j, args), 0);
-    expect_out(&j, "NAME  STATE  SINCE");
-    expect_out(&j, "b@h   down   ");
+    tu_ctl_expect(&j, "NAME  STATE  SINCE");
+    tu_ctl_expect(&j, "b@h   down   ");
     assert_null(strstr(j.out, "a@h"));
 
     snprintf(args, sizeof args, "nodes --root %s --json", g->base);
@@ -722,33 +561,33 @@ static void test_warrenctl(void **state)
 
     snprintf(args, sizeof args, "--root %s metric a@h process.count --since -1h --limit 2", g->base);
     assert_int_equal(ctl(&j, args), 0);
-    expect_out(&j, "TIME                      VALUE  UNIT\n");
-    expect_out(&j, "2025-11-23T09:26:41.000Z   42.5  processes\n");
+    tu_ctl_expect(&j, "TIME                      VALUE  UNIT\n");
+    tu_ctl_expect(&j, "2025-11-23T09:26:41.000Z   42.5  processes\n");
 
     snprintf(args, sizeof args, "--root %s tree", g->base);
     assert_int_equal(ctl(&j, args), 0);
-    expect_out(&j, "root-t (root) up 2/3 nodes");
-    expect_out(&j, "\n  leaf-1 (leaf) up 2/3 nodes");
+    tu_ctl_expect(&j, "root-t (root) up 2/3 nodes");
+    tu_ctl_expect(&j, "\n  leaf-1 (leaf) up 2/3 nodes");
 
     snprintf(args, sizeof args, "--root %s rollups", g->base);
     assert_int_equal(ctl(&j, args), 0);
-    expect_out(&j, "process.count      2  100   200  300  400  processes");
+    tu_ctl_expect(&j, "process.count      2  100   200  300  400  processes");
 
     snprintf(args, sizeof args, "--root %s node zz@h", g->base);
     assert_int_equal(ctl(&j, args), 1);
-    expect_out(&j, "warrenctl: unknown node 'zz@h' (HTTP 404");
+    tu_ctl_expect(&j, "warrenctl: unknown node 'zz@h' (HTTP 404");
 
     snprintf(args, sizeof args, "--root %s metric a@h process.count --since yesterday", g->base);
     assert_int_equal(ctl(&j, args), 1);
-    expect_out(&j, "since: expected");
+    tu_ctl_expect(&j, "since: expected");
 
     assert_int_equal(ctl(&j, "--root http://127.0.0.1:26999 status"), 2);
-    expect_out(&j, "warrenctl: cannot reach root at http://127.0.0.1:26999: ");
+    tu_ctl_expect(&j, "warrenctl: cannot reach root at http://127.0.0.1:26999: ");
     assert_int_equal(ctl(&j, "frobnicate"), 2);
-    expect_out(&j, "unknown command 'frobnicate'");
+    tu_ctl_expect(&j, "unknown command 'frobnicate'");
     assert_int_equal(ctl(&j, "metric a@h"), 2);
     assert_int_equal(ctl(&j, "metric --help"), 0);
-    expect_out(&j, "--since");
+    tu_ctl_expect(&j, "--since");
 }
 
 /* Dashboard files: served from www_dir, never outside it. */
@@ -774,12 +613,12 @@ static void test_static_files(void **state)
     char saved[64];
     snprintf(saved, sizeof saved, "%s", g->base);
     snprintf(g->base, sizeof g->base, "http://127.0.0.1:%d", root_http_port(h2));
-    req_t r;
+    tu_req_t r;
     json_decref(http(&r, "GET", "/"));
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "<h1>warren</h1>");
     assert_non_null(strstr(r.headers, "text/html"));
-    req_free(&r);
+    tu_req_free(&r);
     expect_error("GET", "/.secret", 404, NULL);
     expect_error("GET", "/%2e%2e/%2e%2e/etc/passwd", 404, NULL);
     expect_error("GET", "/%2e%2e%2fetc%2fpasswd", 404, NULL);
@@ -788,7 +627,7 @@ static void test_static_files(void **state)
     json_t *j = http(&r, "GET", "/api/v1/status");
     assert_int_equal(r.status, 200);
     json_decref(j);
-    req_free(&r);
+    tu_req_free(&r);
     snprintf(g->base, sizeof g->base, "%s", saved);
     root_http_destroy(&h2);
     unlink(path);
@@ -805,7 +644,7 @@ static void test_static_files(void **state)
         assert_int_equal(r.status, 200);
         assert_int_equal(json_integer_value(json_object_get(s6, "nodes_total")), 3);
         json_decref(s6);
-        req_free(&r);
+        tu_req_free(&r);
         snprintf(g->base, sizeof g->base, "%s", saved);
         root_http_destroy(&h6);
     } else {
@@ -823,17 +662,17 @@ static void test_destroy_with_pending(void **state)
 {
     g->leaf.answer = 0;
     int want = g->leaf.queries + 1;
-    req_t r;
+    tu_req_t r;
     pthread_t th;
     http_start(&r, &th, "GET", "/api/v1/nodes/a@h/metrics/process.count");
     assert_true(run_until(queries_at_least, &want, 5000));
     root_http_destroy(&g->http);
     assert_null(g->http);
     /* the client sees the 503 or a closed connection; either way the thread ends */
-    assert_true(run_until(req_done, &r, 10000));
+    assert_true(run_until(tu_req_done, &r, 10000));
     pthread_join(th, NULL);
     assert_true(r.rc != CURLE_OK || r.status == 503);
-    req_free(&r);
+    tu_req_free(&r);
     g->leaf.answer = 1;
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "root_http_north.h"
 #include "root_http_north_int.h"
+#include "test_util.h"
 #include "wr_error.h"
 #include "wr_time.h"
 
@@ -132,30 +133,6 @@ static void rx_stop(rx_t **prx)
     *prx = NULL;
 }
 
-/* ---- loop helpers -------------------------------------------------------------------- */
-typedef int (*cond_fn)(void *ud);
-
-static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)w;
-    (void)revents;
-}
-
-/* Runs loop until cond(ud) holds or timeout_ms passes; returns cond's last value. */
-static int run_until(struct ev_loop *loop, cond_fn cond, void *ud, int timeout_ms)
-{
-    ev_timer tick;
-    ev_timer_init(&tick, on_tick, 0.01, 0.01);
-    ev_timer_start(loop, &tick);
-    int64_t deadline = wr_mono_ms() + timeout_ms;
-    int ok;
-    while (!(ok = cond(ud)) && wr_mono_ms() < deadline)
-        ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &tick);
-    return ok;
-}
-
 typedef struct {
     rx_t *rx;
     int   n;
@@ -211,6 +188,16 @@ static void make_alarm_event(wr_event_t *ev, const wr_alarm_t *a, uint64_t seq)
     ev->alarm.at_ms = a->changed_ms;
 }
 
+/* Hands nb a new minor process_limit alarm (event seq seq). */
+static void push_minor(root_north_t *nb, uint64_t seq)
+{
+    wr_alarm_t a;
+    wr_event_t ev;
+    make_alarm(&a, WR_SEV_MINOR, 1763890000000LL, 0);
+    make_alarm_event(&ev, &a, seq);
+    root_north_event(nb, &ev, WR_ALARM_NEW, &a);
+}
+
 static root_north_t *north_new(struct ev_loop *loop, const char *am, const char *hook, size_t qmax,
                                const char *root_id)
 {
@@ -243,7 +230,7 @@ static void test_alertmanager_payload(void **state)
     int64_t before = wr_wall_ms();
     root_north_event(nb, &ev, WR_ALARM_NEW, &a);
     rxn_t c = {rx, 1};
-    assert_true(run_until(loop, rx_has, &c, 5000));
+    assert_true(tu_run_until(loop, rx_has, &c, 5000));
     assert_string_equal(rx->path[0], "/api/v2/alerts");
     json_t *j = rx_json(rx, 0);
     assert_true(json_is_array(j));
@@ -272,7 +259,7 @@ static void test_alertmanager_payload(void **state)
     make_alarm_event(&ev, &a, 2);
     root_north_event(nb, &ev, WR_ALARM_CLEARED, &a);
     c.n = 2;
-    assert_true(run_until(loop, rx_has, &c, 5000));
+    assert_true(tu_run_until(loop, rx_has, &c, 5000));
     j = rx_json(rx, 1);
     assert_int_equal(json_array_size(j), 5);
     int saw_minor = 0;
@@ -284,7 +271,7 @@ static void test_alertmanager_payload(void **state)
     assert_true(saw_minor);
     json_decref(j);
     tgt_cond_t tc = {.nb = nb, .pushed = 6, .queued_zero = 1};
-    assert_true(run_until(loop, tgt_reached, &tc, 5000));
+    assert_true(tu_run_until(loop, tgt_reached, &tc, 5000));
     root_north_target_t t = target(nb, 0);
     assert_string_equal(t.kind, "alertmanager");
     assert_int_equal(t.failed, 0);
@@ -333,7 +320,7 @@ static void test_resend_pair_identical_labels(void **state)
         root_north_resend(nb[i]);
     }
     rxn_t c = {rx, 2};
-    assert_true(run_until(loop, rx_has, &c, 5000));
+    assert_true(tu_run_until(loop, rx_has, &c, 5000));
     json_t *j0 = rx_json(rx, 0), *j1 = rx_json(rx, 1);
     json_t *l0 = json_object_get(json_array_get(j0, 0), "labels");
     json_t *l1 = json_object_get(json_array_get(j1, 0), "labels");
@@ -370,7 +357,7 @@ static void test_webhook_changes(void **state)
     make_alarm(&a, WR_SEV_CLEARED, 1763890000000LL, 1763890009000LL);
     root_north_event(nb, &ev, WR_ALARM_CLEARED, &a);
     rxn_t c = {rx, 3};
-    assert_true(run_until(loop, rx_has, &c, 5000));
+    assert_true(tu_run_until(loop, rx_has, &c, 5000));
     static const char *const changes[3] = {"new", "updated", "cleared"};
     static const char *const sevs[3] = {"minor", "major", "cleared"};
     for (int i = 0; i < 3; i++) {
@@ -385,7 +372,7 @@ static void test_webhook_changes(void **state)
         json_decref(j);
     }
     tgt_cond_t tc = {.nb = nb, .pushed = 3, .queued_zero = 1};
-    assert_true(run_until(loop, tgt_reached, &tc, 5000));
+    assert_true(tu_run_until(loop, tgt_reached, &tc, 5000));
     assert_int_equal(rx_count(rx), 3);
     root_north_destroy(&nb);
     rx_stop(&rx);
@@ -402,20 +389,16 @@ static void test_retry_after_receiver_returns(void **state)
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     root_north_t *nb = north_new(loop, url, NULL, 100, "root-a");
-    wr_alarm_t a;
-    wr_event_t ev;
-    make_alarm(&a, WR_SEV_MINOR, 1763890000000LL, 0);
-    make_alarm_event(&ev, &a, 1);
-    root_north_event(nb, &ev, WR_ALARM_NEW, &a);
+    push_minor(nb, 1);
     tgt_cond_t tc = {.nb = nb, .failed = 3, .retried = 2};
-    assert_true(run_until(loop, tgt_reached, &tc, 5000));
+    assert_true(tu_run_until(loop, tgt_reached, &tc, 5000));
     root_north_target_t t = target(nb, 0);
     assert_int_equal(t.pushed, 0);
     assert_int_equal(t.queued, 1);
     assert_non_null(strstr(t.last_error, "connect"));
     rx_t *rx = rx_start(port, 200);
     tc = (tgt_cond_t){.nb = nb, .pushed = 1, .queued_zero = 1};
-    assert_true(run_until(loop, tgt_reached, &tc, 5000));
+    assert_true(tu_run_until(loop, tgt_reached, &tc, 5000));
     assert_int_equal(rx_count(rx), 1);
     t = target(nb, 0);
     assert_true(t.retried >= 3);
@@ -435,13 +418,9 @@ static void test_server_errors(void **state)
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/h", port);
     root_north_t *nb = north_new(loop, NULL, url, 100, "root-a");
-    wr_alarm_t a;
-    wr_event_t ev;
-    make_alarm(&a, WR_SEV_MINOR, 1763890000000LL, 0);
-    make_alarm_event(&ev, &a, 1);
-    root_north_event(nb, &ev, WR_ALARM_NEW, &a);
+    push_minor(nb, 1);
     tgt_cond_t tc = {.nb = nb, .failed = 2, .retried = 1};
-    assert_true(run_until(loop, tgt_reached, &tc, 5000));
+    assert_true(tu_run_until(loop, tgt_reached, &tc, 5000));
     assert_string_equal(target(nb, 0).last_error, "HTTP 503");
     pthread_mutex_lock(&rx->mu);
     rx->status = 400;
@@ -466,19 +445,14 @@ static void test_queue_overflow(void **state)
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/h", port);
     root_north_t *nb = north_new(loop, NULL, url, 3, "root-a");
-    wr_alarm_t a;
-    wr_event_t ev;
-    make_alarm(&a, WR_SEV_MINOR, 1763890000000LL, 0);
-    for (int i = 0; i < 10; i++) {
-        make_alarm_event(&ev, &a, (uint64_t)i + 1);
-        root_north_event(nb, &ev, WR_ALARM_NEW, &a);
-    }
+    for (uint64_t i = 1; i <= 10; i++)
+        push_minor(nb, i);
     root_north_target_t t = target(nb, 0);
     assert_int_equal(t.queued, 3);
     assert_int_equal(t.dropped, 7);
     rx_t *rx = rx_start(port, 200);
     tgt_cond_t tc = {.nb = nb, .pushed = 3, .queued_zero = 1};
-    assert_true(run_until(loop, tgt_reached, &tc, 5000));
+    assert_true(tu_run_until(loop, tgt_reached, &tc, 5000));
     assert_int_equal(rx_count(rx), 3);
     json_t *j = rx_json(rx, 2);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "event"), "seq")), 3);
@@ -594,6 +568,76 @@ static void test_bad_targets(void **state)
     ev_loop_destroy(loop);
 }
 
+/* A host name is resolved once, at start-up, and pinned: pushes to it never wait for DNS. */
+static void test_url_parse_and_pinned_name(void **state)
+{
+    (void)state;
+    nh_url_t u;
+    char err[256];
+    assert_int_equal(nh_url_parse("http://localhost:9093/prefix//", "/api/v2/alerts", &u, err, sizeof err), 0);
+    assert_string_equal(u.url, "http://localhost:9093/prefix/api/v2/alerts");
+    assert_string_equal(u.resolve, "localhost:9093:127.0.0.1");
+    assert_int_equal(nh_url_parse("http://127.0.0.1:9093/api/v2/alerts/", "/api/v2/alerts", &u, err, sizeof err), 0);
+    assert_string_equal(u.url, "http://127.0.0.1:9093/api/v2/alerts");
+    assert_int_equal(nh_url_parse("http://[::1]:8080/h?x=1", NULL, &u, err, sizeof err), 0);
+    assert_string_equal(u.url, "http://[::1]:8080/h?x=1");
+    assert_string_equal(u.resolve, "");
+    assert_int_equal(nh_url_parse("http://[::1/h", NULL, &u, err, sizeof err), WR_EINVAL);
+    assert_int_equal(nh_url_parse("http://h/a b", NULL, &u, err, sizeof err), WR_EINVAL);
+
+    struct ev_loop *loop = ev_loop_new(0);
+    int port = port_base() + 8;
+    rx_t *rx = rx_start(port, 200);
+    char url[64];
+    snprintf(url, sizeof url, "http://localhost:%d/hook", port);
+    root_north_t *nb = north_new(loop, NULL, url, 100, "root-a");
+    for (uint64_t i = 1; i <= 3; i++)    /* three POSTs on one kept-alive connection */
+        push_minor(nb, i);
+    tgt_cond_t tc = {.nb = nb, .pushed = 3, .queued_zero = 1};
+    assert_true(tu_run_until(loop, tgt_reached, &tc, 5000));
+    assert_int_equal(rx_count(rx), 3);
+    assert_string_equal(rx->path[2], "/hook");
+    assert_int_equal(target(nb, 0).failed, 0);
+    root_north_destroy(&nb);
+    rx_stop(&rx);
+    ev_loop_destroy(loop);
+}
+
+/* A receiver that takes the connection and never answers: each attempt times out, is counted
+ * as failed and retried after the backoff; the item stays queued. */
+static void test_timeout_retried(void **state)
+{
+    (void)state;
+    struct ev_loop *loop = ev_loop_new(0);
+    int port = port_base() + 9;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(lfd >= 0);
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 8), 0);    /* never accepted: the kernel completes connects */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/h", port);
+    const char *hooks[2] = {url, NULL};
+    root_north_params_t p = {.webhook = hooks, .root_id = "root-a", .timeout_s = 0.2,
+                             .backoff_min_s = 0.05, .backoff_max_s = 0.1, .queue_max = 10};
+    char err[256];
+    root_north_t *nb = root_north_new(loop, &p, err, sizeof err);
+    assert_non_null(nb);
+    push_minor(nb, 1);
+    tgt_cond_t tc = {.nb = nb, .failed = 2, .retried = 1};
+    assert_true(tu_run_until(loop, tgt_reached, &tc, 5000));
+    root_north_target_t t = target(nb, 0);
+    assert_int_equal(t.pushed, 0);
+    assert_int_equal(t.queued, 1);
+    assert_non_null(strstr(t.last_error, "timed out"));
+    root_north_destroy(&nb);
+    close(lfd);
+    ev_loop_destroy(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -605,6 +649,8 @@ int main(void)
         cmocka_unit_test(test_queue_overflow),
         cmocka_unit_test(test_syslog_gelf),
         cmocka_unit_test(test_bad_targets),
+        cmocka_unit_test(test_url_parse_and_pinned_name),
+        cmocka_unit_test(test_timeout_retried),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

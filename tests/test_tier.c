@@ -317,6 +317,16 @@ static int cond_tier_up(void *ud)
     return find_tier(c->tier, c->tier_id, &e) >= 0 && e.up == c->tier_up;
 }
 
+/* The tier's own entry shows link traffic: frames and bytes both ways (heartbeats at least). */
+static int cond_links_metered(void *ud)
+{
+    cond_t *c = ud;
+    wr_tier_entry_t e;
+    return find_tier(c->tier, c->tier_id, &e) == 0 && e.frames_in_per_s > 0 &&
+           e.frames_out_per_s > 0 && e.bytes_in_per_s >= 8 * e.frames_in_per_s &&
+           e.bytes_out_per_s >= 8 * e.frames_out_per_s;
+}
+
 static int cond_asked(void *ud)
 {
     cond_t *c = ud;
@@ -414,6 +424,8 @@ static void test_two_leaves(void **state)
         assert_int_equal(tr[i].up, 1);
     }
     free(tr);
+    cond_t lm = {.tier = s.root, .tier_id = "root-t"};
+    assert_true(run_until(s.loop, cond_links_metered, &lm, 5000));
 
     two_leaves_down(&s);
 }

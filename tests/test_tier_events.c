@@ -198,6 +198,9 @@ static void fl_on_up(void *ud, int parent)
     wr_evsend_parent_up(f->es, parent);
 }
 
+static wr_ack_t g_last_ack;     /* the last ACK any fake leaf received */
+static uint64_t g_acks;
+
 static void fl_on_message(void *ud, int parent, const wr_envelope_t *env, wr_decoder_t *dec)
 {
     fleaf_t *f = ud;
@@ -205,6 +208,8 @@ static void fl_on_message(void *ud, int parent, const wr_envelope_t *env, wr_dec
     if (env->type == WR_MSG_ACK) {
         wr_ack_t ack;
         assert_int_equal(wr_decode_ack(dec, &ack, why, sizeof why), 0);
+        g_last_ack = ack;
+        g_acks++;
         wr_evsend_on_ack(f->es, parent, &ack);
     } else if (env->type == WR_MSG_COMMAND) {
         wr_command_t cmd;
@@ -599,6 +604,75 @@ static void test_malformed_counted(void **state)
     root_destroy(&r);
 }
 
+/* Sends one hand-made NOTIF frame: hop (epoch 9, seq), the sender's floor, an event of its own
+ * identity (origin "hand", seq = 100 + hop seq). */
+static void send_hand(fleaf_t *f, uint64_t seq, uint64_t floor)
+{
+    static wr_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = WR_MSG_NOTIF;
+    snprintf(ev.id.origin, sizeof ev.id.origin, "hand");
+    ev.id.epoch = 1;
+    ev.id.seq = 100 + seq;
+    snprintf(ev.notif.node, sizeof ev.notif.node, "%s", f->nodes[0].name);
+    strcpy(ev.notif.type, "code_loaded");
+    ev.notif.severity = WR_SEV_WARNING;
+    ev.notif.at_ms = wr_wall_ms();
+    snprintf(ev.notif.leaf, sizeof ev.notif.leaf, "%s", f->id);
+    strcpy(ev.notif.fields, "{}");
+    wr_encoder_t *pk = wr_encoder_new();
+    assert_int_equal(wr_event_pack(pk, &ev), 0);
+    wr_event_item_t item = {.hop_epoch = 9, .hop_seq = seq, .data = wr_encoder_data(pk),
+                            .len = wr_encoder_size(pk), .floor = floor};
+    wr_envelope_t env;
+    wr_envelope_next(&f->origin, WR_MSG_NOTIF, &env);
+    assert_int_equal(wr_encode_events(f->enc, &env, &item, 1), 0);
+    assert_int_equal(wr_client_send(f->cli, wr_encoder_data(f->enc), wr_encoder_size(f->enc)), 0);
+    wr_encoder_destroy(&pk);
+}
+
+static uint64_t g_want_acks;
+static int acked(void *ud)
+{
+    (void)ud;
+    return g_acks >= g_want_acks;
+}
+
+/* A parent that first sees a newer event while the sender still holds older ones (it
+ * restarted mid-stream) must not ACK past the gap: the item's floor says where it starts. */
+static void test_floor_holds_gap(void **state)
+{
+    (void)state;
+    troot_t *r = root_new("root-7", 15161);
+    fleaf_t *f = fl_new("leaf-7", 15161);
+    cond_t c = {.root = r, .tier = r->tier, .leaf = f, .want = 1};
+    assert_true(run_until(leaf_up, &c, 5000));
+    g_want_acks = g_acks + 1;
+    send_hand(f, 5, 3);                       /* seqs 3 and 4 still held by the sender */
+    assert_true(run_until(acked, NULL, 5000));
+    assert_int_equal(g_last_ack.epoch, 9);
+    assert_int_equal(g_last_ack.seq, 2);      /* not 5 */
+    g_want_acks = g_acks + 2;
+    send_hand(f, 3, 3);
+    send_hand(f, 4, 3);
+    assert_true(run_until(acked, NULL, 5000));
+    assert_int_equal(g_last_ack.seq, 4);      /* contiguous to 4: 5 comes again from the sender */
+    g_want_acks = g_acks + 1;
+    send_hand(f, 5, 5);                       /* its resend, a duplicate by identity */
+    assert_true(run_until(acked, NULL, 5000));
+    assert_int_equal(g_last_ack.seq, 5);
+    g_want_acks = g_acks + 1;
+    send_hand(f, 9, 9);                       /* 6..8 acknowledged elsewhere (a twin) or dropped */
+    assert_true(run_until(acked, NULL, 5000));
+    assert_int_equal(g_last_ack.seq, 9);
+    tier_status_t st;
+    tier_status(r->tier, &st);
+    assert_int_equal(st.ev_stored, 4);
+    assert_int_equal(st.ev_duplicates, 1);
+    fl_destroy(&f);
+    root_destroy(&r);
+}
+
 /* Retention by count keeps the newest. */
 static void test_retention(void **state)
 {
@@ -660,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_all_mode_two_roots),
         cmocka_unit_test(test_alarms_suppress_history),
         cmocka_unit_test(test_malformed_counted),
+        cmocka_unit_test(test_floor_holds_gap),
         cmocka_unit_test(test_retention),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -3,7 +3,7 @@
 %%   collect(Opts)  -> {warren_agent, 1, Metrics, Info}    every metric of the node, one call
 %%   procs(By, N)   -> [{Pid, Name, InitialCall, Current, Value}]   the live top-N processes
 %%   subscribe(LeafNode, Opts) -> {ok, Pid}   push notifications to LeafNode (end of file)
-%%   census()       -> {warren_census, 1, Release, [{Mod, Md5}], [{App, Vsn}]}  fleet checks
+%%   census()       -> {warren_census, 2, Release, [{Mod, Md5}], [{App, Vsn}], {Members, ViewMd5}}  fleet checks
 %% Every string in a reply is a binary, every value a number, so the C side stays simple.
 %% The agent must cost the node little: one pass over the processes per call; the only state
 %% is the previous scheduler_wall_time sample, kept in a public ETS table owned by one parked
@@ -21,6 +21,8 @@
 %% Info: [{Key :: atom(), Term}] for what is not a number (the leaf ignores unknown keys):
 %%   {max_message_queue, {PidBin, NameBin, Len}}   the process with the longest queue
 %%   {system_monitor, [{Event, Count}]}            system monitor events counted (notifications)
+%%   {files, [{PathBin, changed | unparseable | missing, DetailBin}]}   config/boot/.app files
+%%   {beam_alarms, [{IdBin, DescBin}]}             alarm_handler:get_alarms() (SASL)
 %% Every family is computed inside its own catch, so one failing BIF (or a missing
 %% application) drops that family only. Opts is a list, reserved (the leaf passes []).
 collect(Opts) when is_list(Opts) ->
@@ -37,8 +39,10 @@ collect(Opts) when is_list(Opts) ->
                             safe(fun shell_family/0, []),
                             safe(fun applications_family/0, []),
                             safe(fun os_family/0, []),
-                            safe(fun logger_family/0, [])]),
-    {warren_agent, 1, Metrics, [{max_message_queue, MaxQ} | notify_info()]}.
+                            safe(fun logger_family/0, []),
+                            safe(fun fd_family/0, [])]),
+    {warren_agent, 1, Metrics, [{max_message_queue, MaxQ} | notify_info()]
+                               ++ safe(fun files_info/0, []) ++ safe(fun beam_alarms_info/0, [])}.
 
 safe(F, Default) ->
     try F() catch _:_ -> Default end.
@@ -384,6 +388,197 @@ logger_family() ->
 
 is_logger("logger" ++ _) -> true;
 is_logger(_) -> false.
+
+%% ---- node alarms: descriptors, watched files, alarm_handler (docs/ALARMS.md) -------------
+
+%% fd.open: the BEAM OS process's open descriptors (/proc/self/fd, less the one the listing
+%% itself holds); fd.limit: its soft RLIMIT_NOFILE from /proc/self/limits, else the emulator's
+%% max_fds (erlang:system_info(check_io)). Without /proc only the limit is reported.
+fd_family() ->
+    Open = case file:list_dir("/proc/self/fd") of
+               {ok, L} -> [m(<<"fd.open">>, max(0, length(L) - 1))];
+               _ -> []
+           end,
+    Open ++ [m(<<"fd.limit">>, N) || N <- [fd_limit()], is_integer(N), N > 0].
+
+fd_limit() ->
+    Lim = try
+              {ok, B} = file:read_file("/proc/self/limits"),
+              [Line] = [L || L <- binary:split(B, <<"\n">>, [global]),
+                             binary:match(L, <<"Max open files">>) =/= nomatch],
+              [_, _, _, Soft | _] = string:lexemes(binary_to_list(Line), " "),
+              list_to_integer(Soft)
+          catch _:_ -> undefined
+          end,
+    case Lim of
+        undefined ->
+            hd([M || Ps <- lists:flatten([erlang:system_info(check_io)]), is_list(Ps),
+                     {max_fds, M} <- Ps, is_integer(M)] ++ [undefined]);
+        _ -> Lim
+    end.
+
+-define(FILES_MAX, 200).          % files watched
+-define(FILES_REPORT_MAX, 16).    % problem files reported per collect
+
+%% Info {files, [{PathBin, changed | unparseable | missing, DetailBin}]}: the node's -config
+%% files, its boot script and the .app files of its running applications, recorded at the
+%% agent's first collect (md5); on each collect only stat'ed, and re-read (md5, parsed as the
+%% boot would) when size or mtime moved. Only the files that differ from the first look are
+%% listed; an empty list says all is well.
+files_info() ->
+    ensure_holder(),
+    Watched = case ets:lookup(warren_agent, files_v1) of
+                  [{_, W}] -> W;
+                  [] -> [file_first(P, K) || {P, K} <- watch_list()]
+              end,
+    W1 = [file_check(E) || E <- Watched],
+    ets:insert(warren_agent, {files_v1, W1}),
+    Bad = [{unicode:characters_to_binary(P), St, Why} || {P, _, _, _, St, Why} <- W1, St =/= ok],
+    [{files, lists:sublist(Bad, ?FILES_REPORT_MAX)}].
+
+watch_list() ->
+    Configs = case init:get_argument(config) of
+                  {ok, Args} -> [{ext(P, ".config"), config} || P <- lists:append(Args)];
+                  _ -> []
+              end,
+    Boot = case init:get_argument(boot) of
+               {ok, [[B | _] | _]} -> ext(B, ".boot");
+               _ -> filename:join([code:root_dir(), "bin", "start.boot"])
+           end,
+    Apps = [{F, app} || {A, _, _} <- application:which_applications(500),
+                        F <- [code:where_is_file(atom_to_list(A) ++ ".app")], is_list(F)],
+    All = [{filename:absname(P), K} || {P, K} <- Configs ++ [{Boot, boot}] ++ Apps],
+    lists:sublist(lists:ukeysort(1, All), ?FILES_MAX).
+
+ext(P, E) ->
+    case filename:extension(P) of
+        E -> P;
+        _ -> P ++ E
+    end.
+
+%% {Path, Kind, FirstMd5 | missing, StatKey, Status, DetailBin}
+file_first(P, K) ->
+    case file:read_file(P) of
+        {ok, Bin} ->
+            Md5 = erlang:md5(Bin),
+            {St, Why} = case file_parse(K, P, Bin) of
+                            ok -> {ok, <<>>};
+                            {error, E} -> {unparseable, E}
+                        end,
+            {P, K, Md5, stat_key(P), St, Why};
+        _ -> {P, K, missing, missing, ok, <<>>}
+    end.
+
+stat_key(P) ->
+    case file:read_file_info(P, [{time, posix}]) of
+        {ok, FI} -> {element(2, FI), element(6, FI)};      % #file_info.size, .mtime
+        _ -> missing
+    end.
+
+file_check({P, K, Md5, Key, St, Why} = E) ->
+    case stat_key(P) of
+        Key -> E;
+        missing when Md5 =:= missing -> {P, K, Md5, missing, ok, <<>>};
+        missing -> {P, K, Md5, missing, missing, <<"removed since the first look">>};
+        Key1 ->
+            case file:read_file(P) of
+                {ok, Bin} ->
+                    New = erlang:md5(Bin),
+                    case file_parse(K, P, Bin) of
+                        {error, Err} -> {P, K, Md5, Key1, unparseable, Err};
+                        ok when New =:= Md5 -> {P, K, Md5, Key1, ok, <<>>};
+                        ok -> {P, K, Md5, Key1, changed, changed_why(Md5, New, Bin)}
+                    end;
+                _ -> {P, K, Md5, Key, St, Why}              % try again next time
+            end
+    end.
+
+changed_why(Old, New, Bin) ->
+    Md5s = case Old of
+               missing -> [<<"created since the first look, md5 ">>, hex12(New)];
+               _ -> [<<"md5 ">>, hex12(Old), <<" -> ">>, hex12(New)]
+           end,
+    iolist_to_binary([Md5s | invisible(Bin)]).
+
+hex12(B) -> binary:part(hex(B), 0, 12).
+
+%% "; invisible character U+200B on line 3" for the first invisible or control character
+%% (C0 controls but tab, LF, CR; NBSP; zero-width and direction marks; BOM past the start).
+invisible(Bin) ->
+    try invisible_at(Bin) catch _:_ -> [] end.              % not UTF-8: nothing said
+
+invisible_at(Bin) ->
+    case re:run(Bin, "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\x{a0}\\x{200b}-\\x{200f}"
+                     "\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2060}\\x{feff}]",
+                [unicode, {capture, first, index}]) of
+        {match, [{At, Len}]} when At > 0; Len < 3 ->
+            <<C/utf8, _/binary>> = binary:part(Bin, At, byte_size(Bin) - At),
+            Line = 1 + length(binary:matches(binary:part(Bin, 0, At), <<"\n">>)),
+            [io_lib:format("; invisible character U+~4.16.0B on line ~w", [C, Line])];
+        _ -> []
+    end.
+
+%% Parsed as the boot parses it: a -config file is ONE list of {App, [{Par, Val}]} or included
+%% file names, ended by a dot; an .app file {application, App, [...]}; a boot script a
+%% term_to_binary'ed {script, {Name, Vsn}, Instructions}.
+file_parse(boot, _P, Bin) ->
+    try binary_to_term(Bin) of
+        {script, {_, _}, L} when is_list(L) -> ok;
+        _ -> {error, <<"not a boot script">>}
+    catch _:_ -> {error, <<"not a boot script (binary_to_term failed)">>}
+    end;
+file_parse(config, P, Bin) ->
+    %% the boot reads a .config as UTF-8 unless it declares latin-1 (no fallback, unlike
+    %% file:consult/1): "bad encoding"
+    Enc = case epp:read_encoding_from_binary(Bin) of
+              none -> utf8;
+              E -> E
+          end,
+    case unicode:characters_to_list(Bin, Enc) of
+        L when is_list(L) -> file_consult(config, P);
+        _ -> {error, <<"bad encoding: not valid UTF-8 (the boot refuses it)">>}
+    end;
+file_parse(K, P, _Bin) ->
+    file_consult(K, P).
+
+file_consult(K, P) ->
+    case {K, file:consult(P)} of
+        {config, {ok, [L]}} when is_list(L) ->
+            case lists:all(fun({A, Ps}) when is_atom(A), is_list(Ps) -> true;
+                              (S) -> io_lib:printable_unicode_list(S)
+                           end, L) of
+                true -> ok;
+                false -> {error, <<"not a list of {Application, [{Par, Val}]} or file names">>}
+            end;
+        {config, {ok, _}} -> {error, <<"configuration file must contain ONE list ended by <dot>">>};
+        {app, {ok, [{application, A, Ps}]}} when is_atom(A), is_list(Ps) -> ok;
+        {app, {ok, _}} -> {error, <<"not {application, Name, [...]}.">>};
+        {_, {error, E}} -> {error, unicode:characters_to_binary(file:format_error(E))}
+    end.
+
+%% Info {beam_alarms, [{IdBin, DescBin}]}: alarm_handler:get_alarms() of the node's SASL
+%% alarm handler when it runs ([] when it does not: what was raised is gone); left out when
+%% the call fails (the leaf keeps what it has).
+beam_alarms_info() ->
+    case whereis(alarm_handler) of
+        undefined -> [{beam_alarms, []}];
+        _ ->
+            case gen_event:call(alarm_handler, alarm_handler, get_alarms, 2000) of
+                L when is_list(L) -> [{beam_alarms, [beam_alarm(A) || A <- lists:sublist(L, 32)]}];
+                _ -> []
+            end
+    end.
+
+beam_alarm({Id, Desc}) -> {term_text(Id, 200), term_text(Desc, 400)};
+beam_alarm(Other) -> {term_text(Other, 200), <<>>}.
+
+term_text(A, Max) when is_atom(A) -> term_text(atom_to_list(A), Max);
+term_text(T, Max) ->
+    S = case io_lib:printable_unicode_list(T) of
+            true -> T;
+            false -> lists:flatten(io_lib:format("~0tP", [T, 12]))
+        end,
+    unicode:characters_to_binary(string:slice(S, 0, Max)).
 
 %% ---- procs -----------------------------------------------------------------------------
 
@@ -845,13 +1040,16 @@ notify_info() ->
     catch _:_ -> []
     end.
 
-%% ---- census (fleet checks: module_clash, different_application_versions) -----------------
+%% ---- census (fleet checks: module_clash, ..., membership_divergence) ----------------------
 
-%% {warren_census, 1, Release, [{ModBin, Md5Bin}], [{AppBin, VsnBin}]}: every loaded module
+%% {warren_census, 2, Release, [{ModBin, Md5Bin}], [{AppBin, VsnBin}], View}: every loaded module
 %% with Module:module_info(md5) (ignores compile time: a rebuild of the same source does not
 %% differ), every running application with its vsn. Release: the permanent (else current)
 %% release of release_handler if it runs, else the boot script's {Name, Vsn}, as "Name-Vsn".
 %% Modules without an md5 (preloaded without debug info, or purged meanwhile) are skipped.
+%% View (membership_divergence): {Members, Md5} of this node's view of its cluster, the sorted
+%% list of itself and nodes() (visible nodes only: hidden ones like the leaf do not count),
+%% Md5 = erlang:md5 of the names each followed by "\n" (independent of the term encoding).
 census() ->
     Mods = lists:foldl(fun({M, _}, Acc) ->
                                try M:module_info(md5) of
@@ -864,7 +1062,11 @@ census() ->
                 || {A, _, V} <- application:which_applications(5000)]
            catch _:_ -> []
            end,
-    {warren_census, 1, census_release(), lists:sort(Mods), lists:sort(Apps)}.
+    {warren_census, 2, census_release(), lists:sort(Mods), lists:sort(Apps), census_view()}.
+
+census_view() ->
+    Members = lists:usort([node() | nodes()]),
+    {length(Members), erlang:md5([[atom_to_binary(N, utf8), $\n] || N <- Members])}.
 
 census_release() ->
     Rel = try

@@ -91,3 +91,49 @@ erl_rpc() {
 
 # epmd_has NAME: the local epmd lists NAME.
 epmd_has() { epmd -names 2>/dev/null | grep -q "^name $1 "; }
+
+# ---- events: exactly-once checks (helper A, issue 5) ---------------------------------------
+# leaf_event_lines LOG...: the leaves' event counters (leaf/leaf_events.c logs them every 10 s
+# when they change, and at a clean stop), the last line per (origin, epoch), one a line:
+#   ORIGIN EPOCH IDS PUSHED ALARMS NOTIFS PUSH_FAILED DROPPED FINAL(1 = logged at stop)
+leaf_event_lines() {
+  sed -nE 's/.*events( at stop)?: origin ([^ ]+) epoch ([0-9]+) ids 1\.\.([0-9]+), ([0-9]+) pushed \(([0-9]+) alarms, ([0-9]+) notifications\), ([0-9]+) push failures, [0-9]+ pending, [0-9]+ acked, [0-9]+ resent, ([0-9]+) dropped.*/\2 \3 \4 \5 \6 \7 \8 \9 #\1/p' "$@" |
+    awk '{ f = (NF > 9 ? 1 : 0); k = $1 " " $2; if (!(k in fin) || !fin[k]) { line[k] = $1 " " $2 " " $3 " " $4 " " $5 " " $6 " " $7 " " $8; fin[k] = f } }
+         END { for (k in line) print line[k], fin[k] }' | sort
+}
+
+# root_notif_ids URL: the identities of every notification the root holds, "ORIGIN EPOCH SEQ"
+# a line (fails when the root holds 100,000 or more: page then).
+root_notif_ids() {
+  curl -s -m 30 "$1/api/v1/notifications?since=1&limit=100000" |
+    jq -r 'if .count >= 100000 then error("too many notifications for one page") else .notifications[] | "\(.origin) \(.epoch) \(.seq)" end'
+}
+
+# notif_ids_summary: reads "ORIGIN EPOCH SEQ" lines, prints per (origin, epoch)
+# "ORIGIN EPOCH COUNT DISTINCT MAXSEQ".
+notif_ids_summary() {
+  awk '{ k = $1 " " $2; n[k]++; if (!(($0) in seen)) { seen[$0] = 1; d[k]++ } if ($3 + 0 > m[k]) m[k] = $3 + 0 }
+       END { for (k in n) print k, n[k], d[k], m[k] }' | sort
+}
+
+# events_exactly_once LEAF_LINES SUMMARY: compares the leaves' counters (leaf_event_lines)
+# with a root's holdings (notif_ids_summary). Per leaf (origin, epoch): no duplicate; with a
+# final line, exactly its notifications are held (count == notifications pushed) and no seq is
+# past its last id; with only a periodic line (a killed run), at least what was logged. Prints
+# one line per problem and "checked N epochs, M notifications" last; returns 1 on a problem.
+events_exactly_once() {
+  awk 'NR == FNR { leaf[$1 " " $2] = $0; next }
+       { k = $1 " " $2; held[k] = $3; dist[k] = $4; mx[k] = $5 }
+       END {
+         bad = 0
+         for (k in held) if (held[k] != dist[k]) { print "DUPLICATES " k ": " held[k] " held, " dist[k] " distinct"; bad = 1 }
+         for (k in leaf) {
+           split(leaf[k], f, " "); h = (k in held) ? held[k] : 0; e++; m += h
+           if (f[9] == 1 && h != f[6]) { print "LOST/EXTRA " k ": pushed " f[6] " notifications, root holds " h; bad = 1 }
+           if (f[9] == 0 && h < f[6]) { print "LOST " k ": logged " f[6] " notifications pushed, root holds " h; bad = 1 }
+           if (f[9] == 1 && (k in mx) && mx[k] > f[3]) { print "UNKNOWN SEQ " k ": seq " mx[k] " past the last id " f[3]; bad = 1 }
+         }
+         print "checked " e " leaf epochs, " m " notifications"
+         exit bad
+       }' "$1" "$2"
+}

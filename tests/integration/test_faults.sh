@@ -12,20 +12,30 @@
 # A monitor polls both roots every 100 ms for the whole run (/metrics warren_nodes{state="down"}
 # and /api/v1/nodes?state=down) and the test fails if any node was ever reported `down`.
 # `unknown` (owner unreachable while nodes re-home) is allowed and reported as max_unknown.
-# Ports: emulated nodes 16000-16299, tiers 17000-17009, HTTP 17100-17101.
+# Events, under a steady flow the whole run: 6 nodes run a log storm (error_report
+# notifications, ~60/s in all after the leaves' rate limits, and their loggers' message_queue alarms) and 4 nodes that no
+# fault moves get a 3 s message queue flood every ~8 s (one message_queue raise and one clear
+# each). At the end the leaves stop cleanly and log their counters per (origin, epoch) (ids
+# issued, notifications pushed; leaf/leaf_events.c); BOTH roots must hold every notification of
+# every leaf run exactly once (by identity origin/epoch/seq; a run ended by kill -9 must have at
+# least what its leaf last logged), the same identities, and per flooded node exactly one
+# `new` and one `cleared` message_queue alarm per flood, and no alarm left active. The time the
+# roots took to hold everything after the last fault is printed as
+#   EVENTS root=URL notifications=N catchup_ms=N
+# Ports: emulated nodes 30000-30299, tiers 30900-30909, HTTP 30910-30911 (below the ephemeral range).
 source "$(dirname "$0")/lib.sh"
 
 N=300
 SIM="$WARREN_BIN/warren-sim"
 FAB="$WORK/fabric"
-A=http://127.0.0.1:17100
-B=http://127.0.0.1:17101
+A=http://127.0.0.1:30910
+B=http://127.0.0.1:30911
 ROOT_URL="$A,$B"
 LIMIT=30          # a recovery slower than this fails the test (the target is 10 s)
 CLEANUPS+=("'$SIM' down --dir '$FAB' >/dev/null 2>&1")
 
 "$SIM" up --nodes $N --dir "$FAB" --fanout 16 --leaf-size 100 --interval 1 --per-emulator 300 \
-  --base-port 16000 --tier-port 17000 --http-port 17100 --timeout 60 \
+  --base-port 30000 --tier-port 30900 --http-port 30910 --timeout 60 \
   >"$WORK/up.out" 2>"$WORK/up.log" || { cat "$WORK/up.log" >&2; fail "warren-sim up failed"; }
 [ "$(cat "$FAB/root.url")" = "$ROOT_URL" ] || fail "root.url: $(cat "$FAB/root.url")"
 grep -q "both roots" "$WORK/up.log" || fail "up did not wait for both roots: $(cat "$WORK/up.log")"
@@ -36,7 +46,8 @@ done
 # ---- the monitor: `warren-sim watch` polls both roots every 100 ms ------------------------
 MON="$WORK/monitor.txt"
 "$SIM" watch --root "$A,$B" --every-ms 100 >"$MON" 2>"$WORK/watch.log" &
-PIDS+=($!)
+MON_PID=$!
+PIDS+=($MON_PID)
 
 # max_unknown SINCE_MS: the most `unknown` nodes either root showed since then.
 max_unknown() {
@@ -69,6 +80,34 @@ recover() {
 
 pid_of() { awk -v id="$1" '$3 == id { p = $1 } END { print p }' "$FAB/pids"; }
 
+# ---- the event flow (notifications and alarms) --------------------------------------------
+# cycler: while $WORK/cycle.on exists, floods each of $FLOOD for 3 s every ~8 s (a pacing of
+# the load, not a wait) and records each flood in cycles.txt; otherwise writes cycle.idle.
+cycler() {
+  while [ -f "$WORK/cycle.run" ]; do
+    if [ -f "$WORK/cycle.on" ]; then
+      for n in $FLOOD; do
+        "$SIM" inject --dir "$FAB" --node "$n" mqueue_flood --duration 3 >/dev/null 2>>"$WORK/cycle.err" &&
+          echo "$n" >>"$WORK/cycles.txt"
+      done
+      sleep 8
+    else
+      touch "$WORK/cycle.idle"
+      sleep 0.2
+    fi
+  done
+}
+mq_active() {   # URL: flooded nodes' message_queue alarms active at that root
+  curl -s -m 5 "$1/api/v1/alarms?type=message_queue" | jq --arg f "$FLOOD" '[.alarms[] | select((.resource | endswith(" ant_stats")) and (.scope as $s | $f | split(" ") | any(. == $s)))] | length'
+}
+# pause_flow: no flood starts any more and every flood alarm has cleared at both roots.
+pause_flow() {
+  rm -f "$WORK/cycle.on" "$WORK/cycle.idle"
+  wait_until 20 "the flood cycler is idle" test -f "$WORK/cycle.idle"
+  wait_until 30 "no flood alarm active at either root" bash -c "$(declare -f mq_active); FLOOD='$FLOOD'; [ \$(mq_active $A) = 0 ] && [ \$(mq_active $B) = 0 ]"
+}
+resume_flow() { touch "$WORK/cycle.on"; }
+
 wait_until 30 "both roots see every node up" all_up_where "$A" true
 wait_until 30 "root-b sees every node up" all_up_where "$B" true
 # Leaf takeover: the group's nodes are split over the three leaves.
@@ -76,6 +115,19 @@ for l in leaf-1 leaf-2 leaf-3; do
   nodes_json "$A" | jq -e --arg l $l '[.nodes[] | select(.leaf == $l)] | length > 50' >/dev/null \
     || fail "$l owns too few nodes: $(nodes_json "$A" | jq -c '[.nodes[].leaf] | group_by(.) | map({(.[0]): length}) | add')"
 done
+
+STORM=$(nodes_json "$A" | jq -r '[.nodes[].name] | [range(0; 300; 50) as $i | .[$i]] | join(" ")')
+FLOOD=$(nodes_json "$A" | jq -r --arg s "$STORM" '[.nodes[] | select(.name as $n | $s | split(" ") | any(. == $n) | not)] |
+  [.[] | select(.leaf == "leaf-2")][0:2] + [.[] | select(.leaf == "leaf-3")][0:2] | map(.name) | join(" ")')
+[ "$(echo $STORM | wc -w)" = 6 ] && [ "$(echo $FLOOD | wc -w)" = 4 ] || fail "storm: $STORM; flood: $FLOOD"
+for n in $STORM; do "$SIM" inject --dir "$FAB" --node "$n" log_storm >/dev/null || fail "log_storm on $n"; done
+touch "$WORK/cycle.run" "$WORK/cycle.on"
+cycler &
+PIDS+=($!)
+CLEANUPS=("rm -f '$WORK/cycle.run'" "${CLEANUPS[@]}")
+wait_until 20 "error_report notifications at both roots" bash -c \
+  "curl -s '$A/api/v1/notifications?type=error_report&limit=1' | jq -e '.count > 0' && curl -s '$B/api/v1/notifications?type=error_report&limit=1' | jq -e '.count > 0'"
+wait_until 20 "a flood alarm at both roots" bash -c "$(declare -f mq_active); FLOOD='$FLOOD'; [ \$(mq_active $A) -gt 0 ] && [ \$(mq_active $B) -gt 0 ]"
 
 # ---- 1. kill -9 a leaf: its nodes move to its siblings; then it returns --------------------
 t0=$(now_ms)
@@ -137,6 +189,7 @@ if ip netns add "$NS" 2>/dev/null; then
   ip netns exec "$NS" ip addr add 10.213.0.2/24 dev "spofn$$"
   ip netns exec "$NS" ip link set "spofn$$" up
   ip netns exec "$NS" ip link set lo up
+  pause_flow      # the leaves restart one by one below: flooded nodes change owners
   # Re-home the fabric one process at a time (the pair keeps serving): roots on every address,
   # relay-1-1a inside the namespace, leaves pointing at it over the veth.
   for r in "root-a $A" "root-b $B"; do
@@ -146,20 +199,21 @@ if ip netns add "$NS" 2>/dev/null; then
     "$SIM" restart --dir "$FAB" $1 >/dev/null
     wait_until $LIMIT "$1 rebuilt" all_up_where "$2" true
   done
-  sed -i -e 's|bind = "tcp://127.0.0.1:17002"|bind = "tcp://10.213.0.2:17002"|' \
-         -e 's|tcp://127.0.0.1:1700\([01]\)|tcp://10.213.0.1:1700\1|g' "$FAB/relay-1-1a.conf"
+  sed -i -e 's|bind = "tcp://127.0.0.1:30902"|bind = "tcp://10.213.0.2:30902"|' \
+         -e 's|tcp://127.0.0.1:3090\([01]\)|tcp://10.213.0.1:3090\1|g' "$FAB/relay-1-1a.conf"
   "$SIM" kill --dir "$FAB" relay --id relay-1-1a >/dev/null
   setsid ip netns exec "$NS" "$WARREN_BIN/warren-relay" --config "$FAB/relay-1-1a.conf" \
     >>"$FAB/logs/relay-1-1a.log" 2>&1 </dev/null &
   nsrelay=$!
   PIDS+=($nsrelay)
   for l in leaf-1 leaf-2 leaf-3; do
-    sed -i 's|tcp://127.0.0.1:17002|tcp://10.213.0.2:17002|' "$FAB/$l.conf"
+    sed -i 's|tcp://127.0.0.1:30902|tcp://10.213.0.2:30902|' "$FAB/$l.conf"
     "$SIM" kill --dir "$FAB" leaf --id $l >/dev/null
     "$SIM" restart --dir "$FAB" $l >/dev/null
   done
   wait_until 60 "every node routed through relay-1-1a in the namespace" \
     all_up_where "$A" '.child == "relay-1-1a"'
+  resume_flow
   t0=$(now_ms)
   ip netns exec "$NS" ip link set "spofn$$" down
   recover netns_cut failover "$t0" "$A $B" '.child == "relay-1-1b"'
@@ -167,17 +221,77 @@ if ip netns add "$NS" 2>/dev/null; then
   t0=$(now_ms)
   ip netns exec "$NS" ip link set "spofn$$" up
   recover netns_cut restored "$t0" "$A $B" '.child == "relay-1-1a"'
-  kill "$nsrelay" 2>/dev/null || true
+  # relay-1-1a stays up in the namespace (killed at cleanup): the events it ACKed to the
+  # leaves and still holds for the roots are delivered by it (a relay that never returned
+  # would keep them in its LMDB)
 else
   log "SKIP netns_cut: ip netns is not available here"
   echo "RECOVERY fault=netns_cut phase=skipped ms=-1 max_unknown=-1"
 fi
 
-# TODO(events, helper G1's outboxes/ACKs): under a steady flow of alarms and notifications,
-# assert here that the root pair received every event exactly once across all the faults
-# above (no loss, no duplicate by (origin, epoch, seq)).
+# ---- the flow stops; no node was ever reported down -------------------------------------------
+pause_flow
+for n in $STORM; do "$SIM" inject --dir "$FAB" --node "$n" --clear log_storm >/dev/null || true; done
+t_quiet=$(now_ms)
+kill "$MON_PID" 2>/dev/null || true
 
-# ---- no node was ever reported down ---------------------------------------------------------
+# ---- events: every notification exactly once at both roots, every flood raised and cleared ---
+for l in leaf-1 leaf-2 leaf-3; do
+  p=$(pid_of $l)
+  [ -n "$p" ] || fail "no pid for $l"
+  kill -TERM "$p"
+  wait_until 20 "$l stopped cleanly" bash -c "! kill -0 $p 2>/dev/null"
+done
+leaf_event_lines "$FAB"/logs/leaf-*.log >"$WORK/leaf_events.txt"
+grep -q ' 1$' "$WORK/leaf_events.txt" || fail "no leaf logged its counters at stop: $(cat "$WORK/leaf_events.txt")"
+log "leaf runs (origin epoch ids pushed alarms notifs failed dropped final): $(tr '\n' ';' <"$WORK/leaf_events.txt")"
+# what the leaves' outboxes still hold is resent when they come back
+for l in leaf-1 leaf-2 leaf-3; do "$SIM" restart --dir "$FAB" $l >/dev/null || fail "restart $l"; done
+notifs_exact() {   # URL: the root holds exactly the leaves' notifications
+  root_notif_ids "$1" >"$WORK/ids.$2" && notif_ids_summary <"$WORK/ids.$2" >"$WORK/sum.$2" &&
+    events_exactly_once "$WORK/leaf_events.txt" "$WORK/sum.$2" >"$WORK/check.$2"
+}
+for r in "$A a" "$B b"; do
+  set -- $r
+  t0=$(now_ms)
+  while ! notifs_exact "$1" "$2"; do
+    [ $(( $(now_ms) - t0 )) -lt 60000 ] || fail "root $1 after 60 s: $(head -20 "$WORK/check.$2")"
+    sleep 0.5
+  done
+  echo "EVENTS root=$1 notifications=$(wc -l <"$WORK/ids.$2") catchup_ms=$(( $(now_ms) - t_quiet ))"
+  log "root $1: $(tail -1 "$WORK/check.$2"), no loss, no duplicate"
+done
+# both roots hold the same identities (the new leaf runs' own notifications may still travel)
+same_ids() {
+  root_notif_ids "$A" | sort >"$WORK/all.a" && root_notif_ids "$B" | sort >"$WORK/all.b" &&
+    cmp -s "$WORK/all.a" "$WORK/all.b"
+}
+t0=$(now_ms)
+while ! same_ids; do
+  [ $(( $(now_ms) - t0 )) -lt 30000 ] || fail "the roots differ: $(diff "$WORK/all.a" "$WORK/all.b" | head -10)"
+  sleep 0.5
+done
+log "both roots hold the same $(wc -l <"$WORK/all.a") notification identities"
+# alarms: each flood raised once and cleared once at each root; none left active
+floods_ok() {   # URL: prints the first mismatch, fails on it
+  curl -s -m 30 "$1/api/v1/alarms?all=1&type=message_queue&since=1&limit=100000" >"$WORK/mq.json" || return 1
+  local n c got
+  for n in $(sort -u "$WORK/cycles.txt"); do
+    c=$(grep -cx "$n" "$WORK/cycles.txt")
+    got=$(jq -r --arg n "$n" '[.history[] | select(.scope == $n and (.resource | endswith(" ant_stats")))] | "\([.[] | select(.change == "new")] | length) \([.[] | select(.change == "cleared")] | length)"' "$WORK/mq.json")
+    [ "$got" = "$c $c" ] || { echo "$n: $c floods, history has (new cleared) = ($got)"; return 1; }
+  done
+  [ "$(mq_active "$1")" = 0 ] || { echo "flood alarms left active: $(jq -c '.alarms' "$WORK/mq.json")"; return 1; }
+}
+for r in $A $B; do
+  t0=$(now_ms)
+  while ! floods_ok "$r" >"$WORK/floods.txt"; do
+    [ $(( $(now_ms) - t0 )) -lt 30000 ] || fail "root $r: $(cat "$WORK/floods.txt")"
+    sleep 0.5
+  done
+  log "root $r: $(wc -l <"$WORK/cycles.txt") floods on $(sort -u "$WORK/cycles.txt" | wc -l) nodes, each raised and cleared exactly once"
+done
+
 polls=$(grep -c ' up=' "$MON" || true)
 [ "$polls" -gt 100 ] || fail "the monitor polled only $polls times"
 span=$(awk 'NR == 1 { a = $1 } { b = $1 } END { print b - a }' "$MON")

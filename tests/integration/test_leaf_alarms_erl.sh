@@ -167,7 +167,7 @@ log "leaf: $line"
 [ "${BASH_REMATCH[2]}" -ge 1 ] || fail "expected >= 1 updated: $line"
 [ "${BASH_REMATCH[3]}" -ge 3 ] || fail "expected >= 3 cleared: $line"
 alarm_events=$(( BASH_REMATCH[1] + BASH_REMATCH[2] + BASH_REMATCH[3] ))
-ev=$(grep "events: .* pushed" "$WORK/leaf.log") || fail "no events stop line"
+ev=$(grep "events at stop: .* pushed" "$WORK/leaf.log" | tail -1); [ -n "$ev" ] || fail "no events stop line"
 log "leaf: $ev"
 [[ "$ev" =~ ([0-9]+)\ push\ failures ]] && [ "${BASH_REMATCH[1]}" = 0 ] || fail "push failures: $ev"
 # every alarm event was acknowledged (they were all seen at the root before the stop; a
