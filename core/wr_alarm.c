@@ -449,17 +449,15 @@ int wr_alarm_table_apply(wr_alarm_table_t *t, const wr_alarm_event_t *ev, int *c
     if (!n) {
         int64_t cleared_at = tomb_at(t, h);
         if (ev->severity == WR_SEV_CLEARED) {
-            if (cleared_at >= ev->at_ms)
-                return 0;          /* this clear again (or an older one) */
             tomb_put(t, h, ev->at_ms);   /* its raise may still come, late */
-            if (out)
-                event_state(ev, 0, out);
-            *change = WR_ALARM_CLEARED;
-            return 0;
+            return 0;                    /* nothing active: a no-op (two leaves watching one
+                                          * node during a handover both clear it) */
         }
         if (cleared_at >= ev->at_ms) {   /* raised before a clear we already have */
-            if (out)
+            if (out) {
                 event_state(ev, ev->at_ms, out);
+                out->cleared_ms = cleared_at;
+            }
             *change = WR_ALARM_LATE;
             return 0;
         }

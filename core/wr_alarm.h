@@ -136,7 +136,8 @@ typedef enum {
     WR_ALARM_STALE = 4,     /* older (at_ms) than the active alarm's last change: ignored */
     WR_ALARM_LATE = 5       /* a raise older than a clear of its key already applied (events
                              * of one key can arrive out of order after resends): it happened
-                             * and is over, so it is reported (out: its state) but not active */
+                             * and is over, so it is reported (out: its state, cleared_ms = the
+                             * clear's time) but not active */
 } wr_alarm_change_t;
 
 #define WR_ALARM_TOMBS 4096     /* recent clears remembered (by key hash) against late raises */
@@ -158,9 +159,9 @@ void wr_alarm_table_destroy(wr_alarm_table_t **table);
  * (origin refreshed, count unchanged); with another severity or text it is UPDATED (count++,
  * changed_ms = at_ms; a severity increase withdraws the acknowledgement: it needs a new look);
  * an event with at_ms older than the alarm's changed_ms is STALE and ignored. A clear is
- * remembered (WR_ALARM_TOMBS recent ones, by key hash): a clear of a key that is not active is
- * CLEARED all the same (out: the event's state, raised_ms 0: its raise has not arrived), and a
- * raise of a key cleared at or after its at_ms is LATE (out: its state; nothing becomes active).
+ * remembered (WR_ALARM_TOMBS recent ones, by key hash; a clear of a key that is not active is a
+ * NOOP but remembered too), and a raise of a key cleared at or after its at_ms is LATE (out: its
+ * state with cleared_ms; nothing becomes active).
  * Errors: WR_EINVAL (malformed event, nothing changed), WR_EFULL (a new alarm would exceed
  * max_alarms: counted in wr_alarm_table_rejected), WR_ENOMEM. */
 int wr_alarm_table_apply(wr_alarm_table_t *table, const wr_alarm_event_t *ev, int *change,

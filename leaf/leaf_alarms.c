@@ -69,13 +69,13 @@ typedef struct {
     int64_t  fc_last_ms;
     double   last_uptime;
     int64_t  down_since;                        /* mono ms the node was first seen not up; 0 */
-    int      released;                          /* not owned and released: nothing to redo */
     leaf_alarms_rate_t sm;                      /* system monitor events, last minute */
 } node_al_t;
 
 
 struct leaf_alarms {
-    node_al_t *nodes;
+    node_al_t **nodes;                          /* per node, allocated while it is watched */
+    uint8_t   *released;                        /* per node: not owned, released: nothing to redo */
     size_t     n;
     int8_t     map[LEAF_METRICS_MAX];           /* metric index -> W_..., or -1 */
     int        db;                              /* "alarms" database, or -1 */
@@ -85,6 +85,31 @@ struct leaf_alarms {
     leaf_alarms_list_t *list;                   /* files and beam alarms (leaf_alarms_node.c) */
     leaf_alarms_stats_t st;
 };
+
+/* Node i's alarm state, allocated at its first use (a watched node), or NULL (no memory). */
+static node_al_t *al_get(struct leaf_alarms *la, size_t i)
+{
+    node_al_t *na = la->nodes[i];
+    if (na || !(na = calloc(1, sizeof *na)))
+        return na;
+    for (int w = 0; w < W_COUNT; w++)
+        na->v[w] = NAN;
+    for (int s = 0; s < LEAF_AL_THR_COUNT; s++)
+        wr_threshold_state_init(&na->thr[s]);
+    na->last_uptime = NAN;
+    la->nodes[i] = na;
+    return na;
+}
+
+/* Frees node i's alarm state (a node handed to a sibling keeps none here). */
+static void al_free(struct leaf_alarms *la, size_t i)
+{
+    if (la->nodes[i]) {
+        free(la->nodes[i]->fc);
+        free(la->nodes[i]);
+        la->nodes[i] = NULL;
+    }
+}
 
 static const char *slot_type(int slot)
 {
@@ -230,7 +255,9 @@ static void reconcile(leaf_t *lf, leaf_node_t *n, int slot, int sev, const char 
                       text_fn fn, int64_t at_ms)
 {
     struct leaf_alarms *la = lf->alarms;
-    node_al_t *na = &la->nodes[n->idx];
+    node_al_t *na = al_get(la, n->idx);
+    if (!na)
+        return;
     rep_t *r = &na->rep[slot];
     const char *type = slot_type(slot);
     if (!resource)
@@ -458,8 +485,9 @@ static void eval_forecast(leaf_t *lf, leaf_node_t *n, node_al_t *na, int64_t ts,
 void leaf_alarms_on_sysmon(leaf_t *lf, leaf_node_t *n, const double counts[3], int64_t now_mono_ms)
 {
     struct leaf_alarms *la = lf->alarms;
-    if (la && n && n->idx < la->n && counts)
-        leaf_alarms_rate_add(&la->nodes[n->idx].sm, counts, now_mono_ms / 1000);
+    node_al_t *na = la && n && n->idx < la->n && counts ? al_get(la, n->idx) : NULL;
+    if (na)
+        leaf_alarms_rate_add(&na->sm, counts, now_mono_ms / 1000);
 }
 
 static void eval_node(leaf_t *lf, leaf_node_t *n, node_al_t *na, int64_t ts, int64_t now)
@@ -497,21 +525,25 @@ static void eval_node(leaf_t *lf, leaf_node_t *n, node_al_t *na, int64_t ts, int
     lf->alarms->st.evaluations++;
 }
 
-static void release_node(leaf_t *lf, leaf_node_t *n, int64_t now)
+/* Clears what was reported for a node this leaf no longer watches and frees its state.
+ * Returns 1 when everything is cleared, 0 when a clear could not be sent (retried). */
+static int release_node(leaf_t *lf, leaf_node_t *n, int64_t now)
 {
-    node_al_t *na = &lf->alarms->nodes[n->idx];
-    for (int s = 0; s < SLOTS; s++)
+    struct leaf_alarms *la = lf->alarms;
+    node_al_t *na = la->nodes[n->idx];
+    int done = 1;
+    for (int s = 0; na && s < SLOTS; s++)
         if (na->rep[s].sev != WR_SEV_CLEARED)
             reconcile(lf, n, s, WR_SEV_CLEARED, "", release_text, now);
     char text[WR_ALARM_TEXT_MAX];
     release_text(lf, na, 0, WR_SEV_CLEARED, text, sizeof text);
     leaf_alarms_list_release(lf, n, text, now);
-    for (int s = 0; s < LEAF_AL_THR_COUNT; s++)
-        wr_threshold_state_init(&na->thr[s]);
-    if (na->fc)
-        for (int f = 0; f < FC_COUNT; f++)
-            wr_forecast_reset(&na->fc[f]);
-    na->down_since = 0;
+    for (int s = 0; na && s < SLOTS; s++)
+        if (na->rep[s].sev != WR_SEV_CLEARED)
+            done = 0;
+    if (done)
+        al_free(la, n->idx);
+    return done;
 }
 
 void leaf_alarms_check_down(leaf_t *lf, int64_t now_mono, int64_t now)
@@ -523,18 +555,15 @@ void leaf_alarms_check_down(leaf_t *lf, int64_t now_mono, int64_t now)
     la->now_mono = now_mono;
     for (size_t i = 0; i < la->n && i < lf->n_nodes; i++) {
         leaf_node_t *n = &lf->nodes[i];
-        node_al_t *na = &la->nodes[i];
         if (!n->owned) {                        /* once per hand-over, not every second */
-            if (!na->released) {
-                release_node(lf, n, now);
-                na->released = 1;               /* unless a clear could not be sent: retry */
-                for (int sl = 0; sl < SLOTS; sl++)
-                    if (na->rep[sl].sev != WR_SEV_CLEARED)
-                        na->released = 0;
-            }
+            if (!la->released[i])
+                la->released[i] = (uint8_t)release_node(lf, n, now);
             continue;
         }
-        na->released = 0;
+        la->released[i] = 0;
+        node_al_t *na = al_get(la, i);
+        if (!na)
+            continue;
         int sev = WR_SEV_CLEARED;
         if (n->state == WR_NODE_UP) {
             na->down_since = 0;
@@ -566,7 +595,9 @@ void leaf_alarms_eval(leaf_t *lf, int64_t now)
         int w = la->map[s->metric];
         if (w < 0)
             continue;
-        node_al_t *na = &la->nodes[s->node];
+        node_al_t *na = al_get(la, s->node);
+        if (!na)
+            continue;
         na->v[w] = s->value;
         na->fresh = 1;
         if (s->ts_ms > ts_max)
@@ -574,7 +605,9 @@ void leaf_alarms_eval(leaf_t *lf, int64_t now)
     }
     for (size_t i = 0; i < la->n && i < lf->n_nodes; i++) {
         leaf_node_t *n = &lf->nodes[i];
-        node_al_t *na = &la->nodes[i];
+        node_al_t *na = la->nodes[i];
+        if (!na)
+            continue;
         if ((na->fresh || na->has_maxq) && n->owned && n->state == WR_NODE_UP)
             eval_node(lf, n, na, n->round_ts > 0 ? n->round_ts : (ts_max ? ts_max : now),
                       wr_wall_ms());   /* raise/clear stamped when evaluated, not the tick's start */
@@ -589,9 +622,9 @@ void leaf_alarms_eval(leaf_t *lf, int64_t now)
 void leaf_alarms_on_maxq(leaf_t *lf, leaf_node_t *n, const char *pid, const char *name, double len)
 {
     struct leaf_alarms *la = lf->alarms;
-    if (!la || n->idx >= la->n || !pid || !isfinite(len))
+    node_al_t *na = la && n->idx < la->n && pid && isfinite(len) ? al_get(la, n->idx) : NULL;
+    if (!na)
         return;
-    node_al_t *na = &la->nodes[n->idx];
     /* per node per poll: a bounded copy, not snprintf */
     size_t lp = strnlen(pid, sizeof na->maxq_pid - 1);
     size_t ln = name ? strnlen(name, sizeof na->maxq_name - 1) : 0;
@@ -636,7 +669,9 @@ static int reload_visit(void *ud, const void *key, size_t klen, const void *val,
     leaf_node_t *n = nul ? leaf_node_find(lf, k, (size_t)(nul - k)) : NULL;
     int slot = nul ? slot_find(nul + 1, klen - (size_t)(nul - k) - 1) : -1;
     if (n && n->idx < lf->alarms->n && slot >= 0 && sev > WR_SEV_CLEARED && sev < WR_SEV_COUNT) {
-        node_al_t *na = &lf->alarms->nodes[n->idx];
+        node_al_t *na = al_get(lf->alarms, n->idx);
+        if (!na)
+            return 0;
         rep_set(na, slot, sev, res);
         if (slot < LEAF_AL_THR_COUNT) {
             const wr_threshold_config_t *t = &lf->cfg.alarms.thr[slot];
@@ -721,7 +756,10 @@ static void on_down_timer(struct ev_loop *loop, ev_timer *w, int revents)
 int leaf_alarms_init(leaf_t *lf, char *err, size_t errlen)
 {
     struct leaf_alarms *la = calloc(1, sizeof *la);
-    if (!la || !(la->nodes = calloc(lf->n_nodes ? lf->n_nodes : 1, sizeof *la->nodes))) {
+    if (!la || !(la->nodes = calloc(lf->n_nodes ? lf->n_nodes : 1, sizeof *la->nodes)) ||
+        !(la->released = calloc(lf->n_nodes ? lf->n_nodes : 1, 1))) {
+        if (la)
+            free(la->nodes);
         free(la);
         snprintf(err, errlen, "alarms: out of memory");
         return WR_ENOMEM;
@@ -733,18 +771,11 @@ int leaf_alarms_init(leaf_t *lf, char *err, size_t errlen)
         if (m >= 0 && m < LEAF_METRICS_MAX)
             la->map[m] = (int8_t)w;
     }
-    for (size_t i = 0; i < la->n; i++) {
-        node_al_t *na = &la->nodes[i];
-        for (int w = 0; w < W_COUNT; w++)
-            na->v[w] = NAN;
-        for (int s = 0; s < LEAF_AL_THR_COUNT; s++)
-            wr_threshold_state_init(&na->thr[s]);
-        na->last_uptime = NAN;
-    }
     lf->alarms = la;
     la->list = leaf_alarms_list_new(la->n);
     if (!la->list) {
         free(la->nodes);
+        free(la->released);
         free(la);
         lf->alarms = NULL;
         snprintf(err, errlen, "alarms: out of memory");
@@ -774,9 +805,10 @@ void leaf_alarms_fini(leaf_t *lf)
     if (la->timer_on)
         ev_timer_stop(lf->loop, &la->down_timer);
     for (size_t i = 0; i < la->n; i++)
-        free(la->nodes[i].fc);
+        al_free(la, i);
     leaf_alarms_list_free(&la->list);
     free(la->nodes);
+    free(la->released);
     free(la);
     lf->alarms = NULL;
 }
@@ -790,8 +822,8 @@ void leaf_alarms_stats(const leaf_t *lf, leaf_alarms_stats_t *out)
     *out = la->st;
     out->active = 0;
     for (size_t i = 0; i < la->n; i++)
-        for (int s = 0; s < SLOTS; s++)
-            if (la->nodes[i].rep[s].sev != WR_SEV_CLEARED)
+        for (int s = 0; la->nodes[i] && s < SLOTS; s++)
+            if (la->nodes[i]->rep[s].sev != WR_SEV_CLEARED)
                 out->active++;
     out->active += leaf_alarms_list_active(lf);
 }

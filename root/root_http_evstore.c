@@ -171,8 +171,13 @@ int root_events_sink(void *ud, wr_txn_t *txn, const wr_event_t *ev, const void *
     }
     if (alarm && (change == WR_ALARM_NEW || change == WR_ALARM_UPDATED || change == WR_ALARM_CLEARED))
         return hist_put(re, txn, change, ev->alarm.at_ms, alarm);
-    if (alarm && change == WR_ALARM_LATE)      /* raised, and already cleared: history only */
-        return hist_put(re, txn, WR_ALARM_NEW, ev->alarm.at_ms, alarm);
+    if (alarm && change == WR_ALARM_LATE) {    /* raised and already cleared: history only */
+        int rc = hist_put(re, txn, WR_ALARM_NEW, ev->alarm.at_ms, alarm);
+        wr_alarm_t gone = *alarm;
+        gone.severity = WR_SEV_CLEARED;
+        gone.changed_ms = alarm->cleared_ms;
+        return rc ? rc : hist_put(re, txn, WR_ALARM_CLEARED, alarm->cleared_ms, &gone);
+    }
     return WR_OK;
 }
 

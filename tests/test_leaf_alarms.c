@@ -469,7 +469,7 @@ static void test_sysmon_rates(void **state)
     leaf_alarms_on_sysmon(&f->lf, n, c, mono);
     assert_int_equal(procs(f, t += 1000, 100), 0);
     /* a minute later the window is empty: both clear */
-    f->lf.alarms->nodes[0].sm.sec -= 61;         /* as if a minute passed */
+    f->lf.alarms->nodes[0]->sm.sec -= 61;        /* as if a minute passed */
     assert_int_equal(procs(f, t += 1000, 100), 2);
     assert_int_equal(rec.ev[rec.n - 1].severity, WR_SEV_CLEARED);
     assert_int_equal(rec.ev[rec.n - 2].severity, WR_SEV_CLEARED);

@@ -137,3 +137,72 @@ events_exactly_once() {
          exit bad
        }' "$1" "$2"
 }
+
+# need_agent: sets AGENT_DIR (the built warren_agent.beam beside $WARREN_BIN) or fails.
+need_agent() {
+  AGENT_DIR=$(cd "$WARREN_BIN/../agent" 2>/dev/null && pwd) || fail "no agent dir beside $WARREN_BIN (build the agent target)"
+  [ -f "$AGENT_DIR/warren_agent.beam" ] || fail "no $AGENT_DIR/warren_agent.beam"
+}
+
+# make_cookie: a cookie of this test run in $COOKIE and $WORK/cookie (mode 400).
+make_cookie() {
+  COOKIE="warrentest$$"
+  echo "$COOKIE" > "$WORK/cookie"
+  chmod 400 "$WORK/cookie"
+}
+
+# root_alarm_lacks NODE TYPE [RESOURCE-REGEX]: the root at $ROOT_URL (warrenctl alarms) lists
+# no active alarm of that type on NODE (with a resource matching the regex, when given).
+root_alarm_lacks() {
+  ctl alarms | jq -e --arg n "$1" --arg t "$2" --arg r "${3-.*}" \
+    '[.alarms[] | select(.scope == $n and .type == $t and (.resource // "" | test("^(" + $r + ")$")))] | length == 0'
+}
+
+# root_alarm_has NODE TYPE SEVERITY [RESOURCE-REGEX]: the root at $ROOT_URL (warrenctl alarms)
+# lists an active alarm of that type and severity on NODE (resource matching the whole regex).
+root_alarm_has() {
+  ctl alarms | jq -e --arg n "$1" --arg t "$2" --arg s "$3" --arg r "${4-.*}" \
+    '[.alarms[] | select(.scope == $n and .type == $t and .severity == $s and (.resource // "" | test("^(" + $r + ")$")))] | length == 1'
+}
+
+# pick_ports LOW: three ports in a row in LOW..LOW+999 that no socket uses now, in ROUTER_PORT,
+# RELAY_PORT and HTTP_PORT, with ROOT_URL.
+pick_ports() {
+  local lo=$1 used base k
+  used=$(ss -Htanu 2>/dev/null | awk '{ n = split($5, a, ":"); print a[n] }' | sort -u)
+  for k in $(seq 0 332); do
+    base=$(( lo + ((RANDOM + k) % 333) * 3 ))
+    if ! grep -qxE "$base|$((base + 1))|$((base + 2))" <<<"$used"; then
+      ROUTER_PORT=$base; RELAY_PORT=$((base + 1)); HTTP_PORT=$((base + 2))
+      ROOT_URL="http://127.0.0.1:$HTTP_PORT"
+      return 0
+    fi
+  done
+  fail "no three free ports in $lo-$((lo + 999))"
+}
+
+# start_tiers LOW WRITE_CONFIGS: starts warren-root, -relay and -leaf (configs $WORK/root.conf,
+# relay.conf, leaf.conf written by the function WRITE_CONFIGS after pick_ports LOW) with their
+# pids in ROOT_PID, RELAY_PID and LEAF_PID; a port taken meanwhile (bind fails) means the three
+# are stopped and tried again on other ports, six times at most.
+start_tiers() {
+  local lo=$1 write=$2 try started
+  for try in 1 2 3 4 5 6; do
+    pick_ports "$lo"; "$write"
+    rm -rf "$WORK/root-data" "$WORK/relay-data" "$WORK/leaf-data"
+    start_bg root "$WARREN_BIN/warren-root" --config "$WORK/root.conf"; ROOT_PID=$LAST_PID
+    start_bg relay "$WARREN_BIN/warren-relay" --config "$WORK/relay.conf"; RELAY_PID=$LAST_PID
+    start_bg leaf "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"; LEAF_PID=$LAST_PID
+    started=0
+    for _ in $(seq 1 300); do
+      if curl -sf "$ROOT_URL/api/v1/status" >/dev/null 2>&1; then started=1; break; fi
+      grep -qs "Address already in use" "$WORK/root.log" "$WORK/relay.log" && break
+      sleep 0.1
+    done
+    [ $started = 1 ] && ! grep -qs "Address already in use" "$WORK/root.log" "$WORK/relay.log" && return 0
+    log "tier ports $ROUTER_PORT-$HTTP_PORT taken meanwhile (try $try: $(grep -hs "Address already" "$WORK/root.log" "$WORK/relay.log" | sed 's/.*ERROR //' | tr '\n' ' ')$(ss -tanp 2>/dev/null | grep -E ":($ROUTER_PORT|$RELAY_PORT|$HTTP_PORT) " | head -3 | tr -s ' ' | tr '\n' ';')): restarting the tiers"
+    kill -9 "$ROOT_PID" "$RELAY_PID" "$LEAF_PID" 2>/dev/null || true
+    wait "$ROOT_PID" "$RELAY_PID" "$LEAF_PID" 2>/dev/null || true
+  done
+  fail "the tiers could not bind their ports six times"
+}

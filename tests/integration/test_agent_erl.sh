@@ -7,9 +7,7 @@
 # again and keeps reporting; the agentless leaf still delivers its metrics and loads nothing.
 source "$(dirname "$0")/lib.sh"
 
-COOKIE="warrentest$$"
-echo "$COOKIE" > "$WORK/cookie"
-chmod 400 "$WORK/cookie"
+make_cookie
 A="wa_a$$"; B="wa_b$$"; C="wa_c$$"
 # Ports in this test's range 41000-41999, which lies in the ephemeral range: an outgoing
 # connection elsewhere can hold one, so the root is retried on other ports (start_root).

@@ -12,12 +12,9 @@
 # The times from cause to root are logged ("cause-to-root"). Ports 42500-42799, nodes c_*.
 source "$(dirname "$0")/lib.sh"
 
-AGENT_DIR=$(cd "$WARREN_BIN/../agent" 2>/dev/null && pwd) || fail "no agent dir beside $WARREN_BIN (build the agent target)"
-[ -f "$AGENT_DIR/warren_agent.beam" ] || fail "no $AGENT_DIR/warren_agent.beam"
+need_agent
 
-COOKIE="warrentest$$"
-echo "$COOKIE" > "$WORK/cookie"
-chmod 400 "$WORK/cookie"
+make_cookie
 A="c_a$$"; B="c_b$$"; C="c_c$$"
 NA="$A@$SHORT_HOST"; NB="$B@$SHORT_HOST"; NC="$C@$SHORT_HOST"
 BASE=$(( 42500 + ($$ % 100) * 3 ))

@@ -10,12 +10,9 @@
 # raised and cleared, and (with the root's API) that nothing is left unacknowledged.
 source "$(dirname "$0")/lib.sh"
 
-AGENT_DIR=$(cd "$WARREN_BIN/../agent" 2>/dev/null && pwd) || fail "no agent dir beside $WARREN_BIN (build the agent target)"
-[ -f "$AGENT_DIR/warren_agent.beam" ] || fail "no $AGENT_DIR/warren_agent.beam"
+need_agent
 
-COOKIE="warrentest$$"
-echo "$COOKIE" > "$WORK/cookie"
-chmod 400 "$WORK/cookie"
+make_cookie
 A="wl_a$$"
 NODE="$A@$SHORT_HOST"
 BASE=$(( 23000 + ($$ % 300) * 3 ))
@@ -95,15 +92,9 @@ if [ "$code" != "200" ]; then
   log "SKIPPED (root side): GET /api/v1/alarms answers $code: the root's alarm API is not in this build; checking the leaf's own log and counters only"
 fi
 
-# root_has TYPE SEVERITY [RESOURCE-REGEX]: the root lists an active alarm of NODE.
-root_has() {
-  curl -sf "$ROOT_URL/api/v1/alarms" | jq -e --arg n "$NODE" --arg t "$1" --arg s "$2" --arg r "${3:-.*}" \
-    '[.alarms[] | select(.scope == $n and .type == $t and .severity == $s and (.resource | test($r)))] | length == 1'
-}
-root_lacks() {
-  curl -sf "$ROOT_URL/api/v1/alarms" | jq -e --arg n "$NODE" --arg t "$1" \
-    '[.alarms[] | select(.scope == $n and .type == $t)] | length == 0'
-}
+# root_has TYPE SEVERITY [RESOURCE-REGEX]: the root lists an active alarm of NODE (lib.sh).
+root_has() { root_alarm_has "$NODE" "$@"; }
+root_lacks() { root_alarm_lacks "$NODE" "$1"; }
 leaf_logged() { grep -q -- "$1" "$WORK/leaf.log"; }
 
 # expect_raised DESC TYPE SEVERITY LOG-REGEX [RESOURCE-REGEX]
@@ -141,7 +132,7 @@ expect "process_limit cleared" process_limit cleared "alarm clear $NODE process_
 # 2. message_queue: a flooded registered process, named
 CAUSE_T=$(date +%s%N); ctl_node "{flood, 6000, self()}" >/dev/null || fail "flooding wl_sink"
 expect "message_queue minor naming wl_sink" message_queue minor \
-  "alarm minor $NODE message_queue <[0-9.]*> wl_sink: message queue 6,000 messages" ' wl_sink$'
+  "alarm minor $NODE message_queue <[0-9.]*> wl_sink: message queue 6,000 messages" '.* wl_sink'
 CAUSE_T=$(date +%s%N); ctl_node "{drain, self()}" >/dev/null || fail "draining wl_sink"
 expect "message_queue cleared" message_queue cleared "alarm clear $NODE message_queue"
 

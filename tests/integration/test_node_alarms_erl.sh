@@ -12,29 +12,11 @@
 # from cause to root is printed ("cause -> root: ... in N ms"; docs/BENCHMARKS.md section 4).
 source "$(dirname "$0")/lib.sh"
 
-AGENT_DIR=$(cd "$WARREN_BIN/../agent" 2>/dev/null && pwd) || fail "no agent dir beside $WARREN_BIN (build the agent target)"
-[ -f "$AGENT_DIR/warren_agent.beam" ] || fail "no $AGENT_DIR/warren_agent.beam"
+need_agent
 
-COOKIE="warrentest$$"
-echo "$COOKIE" > "$WORK/cookie"
-chmod 400 "$WORK/cookie"
+make_cookie
 A="wn_a$$"
 NODE="$A@$SHORT_HOST"
-# Tier ports: three in a row in 41000-41999 that no socket uses now (the range is within the
-# kernel's ephemeral ports, so a busy machine's outgoing connections may hold any of them).
-pick_ports() {
-  local used base k
-  used=$(ss -Htanu 2>/dev/null | awk '{ n = split($5, a, ":"); print a[n] }' | sort -u)
-  for k in $(seq 0 332); do
-    base=$(( 41000 + ((RANDOM + k) % 333) * 3 ))
-    if ! grep -qxE "$base|$((base + 1))|$((base + 2))" <<<"$used"; then
-      ROUTER_PORT=$base; RELAY_PORT=$((base + 1)); HTTP_PORT=$((base + 2))
-      ROOT_URL="http://127.0.0.1:$HTTP_PORT"
-      return 0
-    fi
-  done
-  fail "no three free ports in 41000-41999"
-}
 SYSCONFIG="$WORK/sys.config"
 printf '[{kernel, [{logger_level, notice}]},\n {sasl, [{sasl_error_logger, false}]}].\n' > "$SYSCONFIG"
 cp "$SYSCONFIG" "$WORK/sys.config.orig"
@@ -88,37 +70,16 @@ for d in root relay leaf; do
 done
 }
 
-# Starts root, relay and leaf on fresh ports; a port taken meanwhile (bind fails) means the
-# three are stopped and tried again on other ports, six times at most.
-for try in 1 2 3 4 5 6; do
-  pick_ports; write_configs
-  rm -rf "$WORK/root-data" "$WORK/relay-data" "$WORK/leaf-data"
-  start_bg root "$WARREN_BIN/warren-root" --config "$WORK/root.conf"; ROOT_PID=$LAST_PID
-  start_bg relay "$WARREN_BIN/warren-relay" --config "$WORK/relay.conf"; RELAY_PID=$LAST_PID
-  start_bg leaf "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"; LEAF_PID=$LAST_PID
-  started=0
-  for _ in $(seq 1 300); do
-    if curl -sf "$ROOT_URL/api/v1/status" >/dev/null 2>&1; then started=1; break; fi
-    grep -qs "Address already in use" "$WORK/root.log" "$WORK/relay.log" && break
-    sleep 0.1
-  done
-  [ $started = 1 ] && ! grep -qs "Address already in use" "$WORK/root.log" "$WORK/relay.log" && break
-  log "tier ports $ROUTER_PORT-$HTTP_PORT taken meanwhile (try $try: $(grep -hs "Address already" "$WORK/root.log" "$WORK/relay.log" | sed 's/.*ERROR //' | tr '\n' ' ')$(ss -tanp 2>/dev/null | grep -E ":($ROUTER_PORT|$RELAY_PORT|$HTTP_PORT) " | head -3 | tr -s ' ' | tr '\n' ';')): restarting the tiers"
-  kill -9 "$ROOT_PID" "$RELAY_PID" "$LEAF_PID" 2>/dev/null || true
-  wait "$ROOT_PID" "$RELAY_PID" "$LEAF_PID" 2>/dev/null || true
-  [ $try = 6 ] && fail "the tiers could not bind their ports six times"
-done
+# Tier ports: three in a row in 41000-41999 that no socket uses now (the range is within the
+# kernel's ephemeral ports, so a busy machine's outgoing connections may hold any of them):
+# lib.sh's start_tiers.
+start_tiers 41000 write_configs
 log "root answers on port $HTTP_PORT"
 
-# root_has TYPE SEVERITY RESOURCE: the root lists exactly that active alarm of NODE.
-root_has() {
-  curl -sf "$ROOT_URL/api/v1/alarms" | jq -e --arg n "$NODE" --arg t "$1" --arg s "$2" --arg r "$3" \
-    '[.alarms[] | select(.scope == $n and .type == $t and .severity == $s and .resource == $r)] | length == 1'
-}
-root_lacks() {
-  curl -sf "$ROOT_URL/api/v1/alarms" | jq -e --arg n "$NODE" --arg t "$1" \
-    '[.alarms[] | select(.scope == $n and .type == $t)] | length == 0'
-}
+# root_has TYPE SEVERITY RESOURCE: the root lists exactly that active alarm of NODE (lib.sh;
+# RESOURCE is matched whole as a regex: the paths here have no special characters but dots).
+root_has() { root_alarm_has "$NODE" "$1" "$2" "$3"; }
+root_lacks() { root_alarm_lacks "$NODE" "$1"; }
 leaf_logged() { grep -q -- "$1" "$WORK/leaf.log"; }
 
 # expect DESC TYPE SEVERITY|cleared LOG-REGEX [RESOURCE]: waits for the leaf's log line and the

@@ -11,12 +11,9 @@ source "$(dirname "$0")/lib.sh"
 
 AM_BIN=$(command -v prometheus-alertmanager || true)
 [ -n "$AM_BIN" ] || fail "prometheus-alertmanager is not installed (scripts/install-deps installs it)"
-AGENT_DIR=$(cd "$WARREN_BIN/../agent" 2>/dev/null && pwd) || fail "no agent dir beside $WARREN_BIN (build the agent target)"
-[ -f "$AGENT_DIR/warren_agent.beam" ] || fail "no $AGENT_DIR/warren_agent.beam"
+need_agent
 
-COOKIE="warrentest$$"
-echo "$COOKIE" > "$WORK/cookie"
-chmod 400 "$WORK/cookie"
+make_cookie
 A="nb_a$$"
 NODE="$A@$SHORT_HOST"
 BASE=$(( 26500 + ($$ % 80) * 6 ))

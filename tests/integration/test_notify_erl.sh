@@ -11,9 +11,7 @@
 # the root holds exactly the burst notifications the leaf delivered (zero loss).
 source "$(dirname "$0")/lib.sh"
 
-COOKIE="warrentest$$"
-echo "$COOKIE" > "$WORK/cookie"
-chmod 400 "$WORK/cookie"
+make_cookie
 A="wn_a$$"
 NODE="$A@$SHORT_HOST"
 RATE=10; BURST=50

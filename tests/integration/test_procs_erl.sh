@@ -15,8 +15,7 @@ chmod 400 "$WORK/cookie"
 A="wp_procs$$"
 ROUTER_PORT=44300; HTTP_PORT=44380; EMU_PORT=14400
 ROOT_URL="http://127.0.0.1:$HTTP_PORT"
-AGENT_DIR=$(cd "$WARREN_BIN/../agent" 2>/dev/null && pwd) || fail "no agent dir beside $WARREN_BIN (build the agent target)"
-[ -f "$AGENT_DIR/warren_agent.beam" ] || fail "no $AGENT_DIR/warren_agent.beam"
+need_agent
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 # A real node with one registered process that never receives, flooded with 50,000 messages.

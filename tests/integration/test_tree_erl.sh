@@ -5,9 +5,7 @@
 # node killed with kill -9 go down, and sees it come back when restarted.
 source "$(dirname "$0")/lib.sh"
 
-COOKIE="warrentest$$"
-echo "$COOKIE" > "$WORK/cookie"
-chmod 400 "$WORK/cookie"
+make_cookie
 A="wta$$"; B="wtb$$"; C="wtc$$"
 ROUTER_PORT=27300; RELAY_PORT=27301; HTTP_PORT=27380
 ROOT_URL="http://127.0.0.1:$HTTP_PORT"
