@@ -6,18 +6,19 @@
 #include <stdio.h>
 #include <string.h>
 #include "bench.h"
+#include "bench_links.h"
 #include "wr_error.h"
 
 static const char *const NO_INJECT =
     "not measured: the fault phase did not run (--faults-per-kind 0, or the run stopped before it)";
 static const char *const NO_LINKS =
-    "not measured: the tiers do not expose per-link message and byte counters yet";
+    "not measured: the root's /api/v1/tree did not answer at the end of the window";
 static const char *const NO_CEILING =
     "not measured: skipped with --no-ceiling (run `warren-bench relay-ceiling`)";
 static const char *const NO_CEILING_RUN =
     "not measured: the run stopped before the relay-ceiling sub-benchmark";
 static const char *const NO_PROM =
-    "not measured: `warren-bench prometheus-vs-warren` (issue 6 item 5) is not built yet";
+    "not measured: a separate run, `warren-bench prometheus-vs-warren --nodes N` (docs/BENCHMARKS.md)";
 
 typedef struct {
     const char *key, *what, *target;
@@ -176,13 +177,14 @@ static json_t *build_json(const bench_antfarm_t *r, json_t *machine, const targe
         int ok = have && r->procs.count[g] > 0;
         json_object_set_new(
             tiers, bench_group_names[g],
-            json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "processes", (json_int_t)r->procs.count[g], "cpu_cores_mean",
+            json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "processes", (json_int_t)r->procs.count[g], "cpu_cores_mean",
                       num_or_null(r->cpu_mean[g], ok), "rss_kb_mean", num_or_null(r->rss_mean_kb[g], ok), "rss_kb_max",
                       ok ? json_integer(r->rss_max_kb[g]) : json_null(), "rss_kb_per_node",
                       num_or_null(r->rss_mean_kb[g] / (double)o->nodes, ok), "rss_kb_per_node_max",
                       num_or_null((double)r->rss_max_kb[g] / (double)o->nodes, ok), "rss_anon_kb_max",
                       ok ? json_integer(r->rss_anon_max_kb[g]) : json_null(), "rss_file_kb_max",
-                      ok ? json_integer(r->rss_file_max_kb[g]) : json_null()));
+                      ok ? json_integer(r->rss_file_max_kb[g]) : json_null(), "pss_kb_max",
+                      ok ? json_integer(r->pss_max_kb[g]) : json_null()));
     }
     json_object_set_new(st, "tiers", tiers);
     json_object_set_new(st, "fabric_is", json_string("leaf + relay + root, without the emulator"));
@@ -227,7 +229,7 @@ static json_t *build_json(const bench_antfarm_t *r, json_t *machine, const targe
         json_object_set_new(j, "fault_latency", bench_faults_json(r->opts, &r->faults));
     else
         json_object_set_new(j, "fault_latency", unmeasured(NO_INJECT, lat_keys));
-    json_object_set_new(j, "links", unmeasured(NO_LINKS, link_keys));
+    json_object_set_new(j, "links", r->links.ok ? bench_links_json(&r->links) : unmeasured(NO_LINKS, link_keys));
     if (r->ceil && r->ceil_opts)
         json_object_set_new(j, "relay_ceiling", bench_ceiling_json(r->ceil_opts, r->ceil));
     else
@@ -320,6 +322,17 @@ static int write_md(const bench_antfarm_t *r, const json_t *machine, const targe
     }
     fprintf(f, "\nRSS is VmRSS; \"file-backed\" is RssFile + RssShmem (mapped files such as the leaves' LMDB "
                "pages, reclaimable page cache), \"anon\" is RssAnon (heaps, stacks).\n");
+    if (have && r->pss_max_kb[BENCH_FABRIC] > 0)
+        fprintf(f, "\nProportional set size (Pss: each shared page, such as the libraries all 116-odd "
+                   "processes map, counted once across its sharers), peak of the window: fabric %.1f MB, "
+                   "**%.1f kB per monitored node** (leaves %.1f MB, relays %.1f MB, roots %.1f MB).\n",
+                r->pss_max_kb[BENCH_FABRIC] / 1024.0, (double)r->pss_max_kb[BENCH_FABRIC] / (double)o->nodes,
+                r->pss_max_kb[BENCH_LEAF] / 1024.0, r->pss_max_kb[BENCH_RELAY] / 1024.0,
+                r->pss_max_kb[BENCH_ROOT] / 1024.0);
+    if (r->links.ok) {
+        fprintf(f, "\n## Link traffic (end of the window)\n\n");
+        bench_links_md(f, &r->links);
+    }
     if (r->deaths) {
         fprintf(f, "\nProcesses gone during the window (their CPU counts until their last sample):\n\n");
         for (size_t i = 0; i < r->procs.n; i++)
@@ -343,7 +356,8 @@ static int write_md(const bench_antfarm_t *r, const json_t *machine, const targe
     if (!r->faults.ran)
         fprintf(f, "- Fault-injection latency (p50/p99/max per fault kind, leaf raise to root visible): %s.\n",
                 NO_INJECT);
-    fprintf(f, "- Messages/s and bytes/s on each tier's links: %s.\n", NO_LINKS);
+    if (!r->links.ok)
+        fprintf(f, "- Messages/s and bytes/s on each tier's links: %s.\n", NO_LINKS);
     if (!r->ceil)
         fprintf(f, "- Relay ceiling (children x messages/s): %s.\n", r->opts->ceiling ? NO_CEILING_RUN : NO_CEILING);
     fprintf(f, "- Prometheus side by side: %s.\n", NO_PROM);
