@@ -31,7 +31,8 @@ check '.fault_latency.measured == true and (.fault_latency.faults | length) == 1
 check '[.fault_latency.faults[] | select(.detected)] | length == 18' '.fault_latency.faults'
 check '.fault_latency.per_fault.crash.detected == 3 and .fault_latency.per_fault.mqueue_flood.p99_ms > 0' .fault_latency.per_fault
 check '.fault_latency.propagation_p99_ms >= 0 and .fault_latency.p50_ms > 0' .fault_latency
-check '.links.measured == false and .links.messages_per_s == null' .links
+check '.links.leaf.tiers == 2 and .links.root.tiers >= 1 and .links.fabric.frames_in_per_s > 0 and .links.fabric.bytes_out_per_s > .links.fabric.frames_out_per_s' .links
+check '.steady.tiers.fabric.pss_kb_max > 0 and .steady.tiers.fabric.pss_kb_max <= .steady.tiers.fabric.rss_kb_max' .steady.tiers.fabric
 check '.relay_ceiling.measured == false and .relay_ceiling.children == null' .relay_ceiling
 check '.steady.tiers.fabric.rss_anon_kb_max > 0 and .steady.warmup_s == 6' .steady.tiers.fabric
 check '.machine.nproc >= 1 and (.machine.cpu_model | length) > 0 and .machine.mem_total_kb > 0' .machine
