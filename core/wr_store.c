@@ -123,10 +123,9 @@ wr_store_t *wr_store_open(const char *dir, uint64_t map_size, const char *const 
     }
     if (rc == 0) {
         op = "mdb_env_open";
-        /* MDB_WRITEMAP: a commit writes its pages in place in the map instead of copying
-         * malloc'd dirty pages with pwrite (the leaf commits every poll round); no nested
-         * transactions are used, which it rules out. */
-        rc = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_WRITEMAP, 0640);
+        /* not MDB_WRITEMAP: its commit msyncs the whole map; measured 15% more leaf CPU at
+         * 1,600 nodes (docs/BENCHMARKS.md section 7) */
+        rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0640);
     }
     if (rc == 0) {
         int dead = 0;

@@ -5,8 +5,7 @@
  * tie), so big-endian integers in keys sort numerically. The store decides nothing: what to
  * prune when the map is full is the caller's policy (it gets WR_EFULL and acts).
  * A write transaction is used from one thread at a time (LMDB's rule); read transactions may
- * run alongside. Opened with MDB_NOTLS so read transactions are not tied to threads, and
- * MDB_WRITEMAP (commits write in place; the data file is sparse up to the map size). */
+ * run alongside. Opened with MDB_NOTLS so read transactions are not tied to threads. */
 #ifndef WR_STORE_H
 #define WR_STORE_H
 #include <stddef.h>
