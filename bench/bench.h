@@ -28,6 +28,23 @@ int bench_self_dir(char *out, size_t outlen);
 int bench_run(char *const argv[], char *out, size_t outlen, const char *errlog);
 /* Reads a whole small file (at most outlen-1 bytes) into out. Returns bytes or WR_EIO. */
 long bench_read_file(const char *path, char *out, size_t outlen);
+/* In a forked child, before exec: its own process group (a terminal's SIGINT must not cut it
+ * short: the bench decides when it stops), stdin from /dev/null, stdout onto out_fd and
+ * stderr onto err_fd (each left alone when < 0). */
+void bench_child_stdio(int out_fd, int err_fd);
+/* The first line of /proc/loadavg into out, or "unknown". */
+void bench_loadavg(char *out, size_t outlen);
+/* The figure of the last line "... KEY ... after X s" of warren-sim up's log (e.g. KEY
+ * "visible and up at the root", also with a root pair's " pair (both roots)"): X, or -1. */
+double bench_sim_figure(const char *log, const char *key);
+
+/* A progress line (no newline) for the user; the CLI prints it on stderr. */
+typedef void (*bench_progress_fn)(const char *line);
+/* Formats a progress line (cut at 511 bytes) and hands it to progress (NULL: dropped). */
+void bench_say(bench_progress_fn progress, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Formats a one-line error into err (e.g. a run's error field) and returns code, so that a
+ * failing step reads `return bench_fail(r->error, sizeof r->error, WR_EIO, "...")`. */
+int bench_fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- bench_http.c: JSON GETs against a root (libcurl + jansson) ----------------------- */
 
@@ -106,6 +123,22 @@ typedef struct {
 int bench_procs_sample(bench_procs_t *p, double dt_s, int64_t now_ms, bench_sample_t *s);
 /* Mean cores per group between the first and the last sample, over window_s seconds. */
 void bench_procs_mean_cpu(const bench_procs_t *p, double window_s, double out[BENCH_GROUPS]);
+
+/* A measured window sampled every step_ms: a first sample at once (CPU 0), then one every
+ * step_ms after the start, the last one exactly at the window's end. */
+typedef struct {
+    int64_t t0;        /* wr_mono_ms() at the start */
+    int64_t prev;      /* when the last sample was taken (t0 before the first) */
+    int64_t due;       /* the last sample's due time, ms after t0: 0 for the first */
+    int64_t step_ms, win_ms;
+    int     started, done;
+} bench_window_t;
+/* Starts the window now. */
+void bench_window_start(bench_window_t *w, double duration_s, int64_t step_ms);
+/* Sleeps until the next sample is due and samples p into s (zeroed first; s->t_ms set) with
+ * bench_procs_sample, *died its result. Returns 1 with a sample, 0 when the window is over,
+ * WR_ECLOSED when interrupted (bench_interrupted) while waiting. */
+int bench_window_next(bench_window_t *w, bench_procs_t *p, bench_sample_t *s, int *died);
 
 /* ---- bench_antfarm.c: the antfarm run -------------------------------------------------- */
 
@@ -218,8 +251,6 @@ typedef struct {
     char    plot_note[256];
 } bench_antfarm_t;
 
-/* A progress line (no newline) for the user; the CLI prints it on stderr. */
-typedef void (*bench_progress_fn)(const char *line);
 
 /* Runs the antfarm benchmark into r (zeroed here; free with bench_antfarm_free): starts the
  * fabric, measures start-up and the steady state, ALWAYS stops the fabric (also on errors and

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,25 +22,8 @@
 #define POLL_MS 200
 #define SAMPLE_MS 5000
 
-static void say(bench_progress_fn progress, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (progress)
-        progress(line);
-}
-
-static int fail(bench_antfarm_t *r, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->error, sizeof r->error, fmt, ap);
-    va_end(ap);
-    return code;
-}
+/* A step that fails sets r->error and returns code. */
+#define fail(r, code, ...) bench_fail((r)->error, sizeof (r)->error, (code), __VA_ARGS__)
 
 static int mkdir_p(const char *path)
 {
@@ -58,13 +40,6 @@ static int mkdir_p(const char *path)
     if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
         return WR_EIO;
     return 0;
-}
-
-static void loadavg(char *out, size_t outlen)
-{
-    if (bench_read_file("/proc/loadavg", out, outlen) <= 0)
-        snprintf(out, outlen, "unknown");
-    out[strcspn(out, "\n")] = 0;
 }
 
 static int push_vis(bench_antfarm_t *r, int64_t t_ms, long total, long up)
@@ -110,24 +85,6 @@ static int poll_status(bench_http_t *h, long timeout_ms, long *total, long *up, 
     return *total >= 0 && *up >= 0 ? 0 : -1;
 }
 
-/* The figure warren-sim prints last: "all N nodes visible and up at the root after X s". */
-static double sim_figure(const char *log)
-{
-    FILE *f = fopen(log, "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    double s = -1;
-    while (fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, "visible and up at the root after ");
-        double v;
-        if (p && sscanf(p + strlen("visible and up at the root after "), "%lf", &v) == 1)
-            s = v;
-    }
-    fclose(f);
-    return s;
-}
-
 /* Phase 1: warren-sim up as a child, the root polled every 200 ms while it runs. */
 static int startup(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char *fabric, int *started,
                    bench_progress_fn progress)
@@ -167,14 +124,7 @@ static int startup(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char
         return fail(r, WR_EIO, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
-        setpgid(0, 0);   /* our SIGINT handling decides when it stops, not the terminal */
-        int err = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int in = open("/dev/null", O_RDONLY);
-        dup2(fds[1], 1);
-        if (err >= 0)
-            dup2(err, 2);
-        if (in >= 0)
-            dup2(in, 0);
+        bench_child_stdio(fds[1], open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644));
         close(fds[0]);
         execv(argv[0], argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
@@ -202,7 +152,7 @@ static int startup(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char
         if (ok && up >= o->nodes && r->time_to_visible_ms < 0)
             r->time_to_visible_ms = t;
         if (wr_mono_ms() - last_say >= 1000) {
-            say(progress, "antfarm: start-up t=%.1fs visible %ld up %ld/%ld", t / 1000.0, ok ? total : 0,
+            bench_say(progress, "antfarm: start-up t=%.1fs visible %ld up %ld/%ld", t / 1000.0, ok ? total : 0,
                 ok ? up : 0, o->nodes);
             last_say = wr_mono_ms();
         }
@@ -237,14 +187,14 @@ static int startup(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char
     out[outlen] = 0;
     close(fds[0]);
     r->sim_exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    r->sim_reported_s = sim_figure(log);
+    r->sim_reported_s = bench_sim_figure(log, "visible and up at the root");
     if (rc == 0 && r->sim_exit != 0)
         rc = fail(r, WR_EIO, "warren-sim up exited with status %d (see %s)", r->sim_exit, log);
     if (rc == 0) {
         out[strcspn(out, "\n")] = 0;
         size_t ul = strlen(r->url);          /* a root pair prints "URL-A,URL-B": we watch root-a */
         if (strncmp(out, r->url, ul) != 0 || (out[ul] != '\0' && out[ul] != ','))
-            say(progress, "antfarm: warning: warren-sim printed the root URL '%s', expected %s", out, r->url);
+            bench_say(progress, "antfarm: warning: warren-sim printed the root URL '%s', expected %s", out, r->url);
         /* The sim saw every node up between two of our polls: one more poll to time it. */
         if (r->time_to_visible_ms < 0) {
             long total, up;
@@ -257,7 +207,7 @@ static int startup(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char
                     r->time_to_visible_ms = t;
             }
         }
-        say(progress, "antfarm: all %ld nodes visible and up at the root after %.2f s (warren-sim: %.1f s)", o->nodes,
+        bench_say(progress, "antfarm: all %ld nodes visible and up at the root after %.2f s (warren-sim: %.1f s)", o->nodes,
             r->time_to_visible_ms / 1000.0, r->sim_reported_s);
     }
     bench_http_destroy(&h);
@@ -275,37 +225,34 @@ static int steady(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char 
     bench_http_t *h = bench_http_new(r->url);
     if (!h)
         return fail(r, WR_ENOMEM, "cannot set up the HTTP client");
-    say(progress, "antfarm: steady state for %g s: %ld emulator, %ld leaf, %ld relay, %ld root process(es)",
+    bench_say(progress, "antfarm: steady state for %g s: %ld emulator, %ld leaf, %ld relay, %ld root process(es)",
         o->duration, r->procs.count[BENCH_EMULATOR], r->procs.count[BENCH_LEAF], r->procs.count[BENCH_RELAY],
         r->procs.count[BENCH_ROOT]);
     if (o->warmup > 0) {
-        say(progress, "antfarm: warming up for %g s before the window", o->warmup);
+        bench_say(progress, "antfarm: warming up for %g s before the window", o->warmup);
         if (bench_sleep_ms((int64_t)(o->warmup * 1000)) != 0) {
             bench_http_destroy(&h);
             return fail(r, WR_ECLOSED, "interrupted during the warm-up");
         }
     }
-    int64_t t0 = wr_mono_ms(), prev = t0, window_ms = (int64_t)(o->duration * 1000);
+    bench_window_t w;
+    bench_window_start(&w, o->duration, SAMPLE_MS);
     double sps_sum = 0;
     long sps_n = 0;
-    for (int64_t due = 0;; due += SAMPLE_MS) {
-        if (due > window_ms)
-            due = window_ms;
-        if (due > 0 && bench_sleep_ms(t0 + due - wr_mono_ms()) != 0) {
+    for (;;) {
+        bench_sample_t s;
+        int died, got = bench_window_next(&w, &r->procs, &s, &died);
+        if (got == 0)
+            break;
+        if (got < 0) {
             rc = fail(r, WR_ECLOSED, "interrupted during the steady-state window");
             break;
         }
-        int64_t now = wr_mono_ms();
-        bench_sample_t s;
-        memset(&s, 0, sizeof s);
-        s.t_ms = now - t0;
-        int died = bench_procs_sample(&r->procs, due > 0 ? (now - prev) / 1000.0 : 0, now - t0, &s);
-        prev = now;
         long total;
         if (poll_status(h, 1000, &total, &s.nodes_up, &s.samples_per_s) != 0) {
             s.nodes_up = -1;
             s.samples_per_s = -1;
-        } else if (s.samples_per_s >= 0 && due > 0) {
+        } else if (s.samples_per_s >= 0 && w.due > 0) {
             sps_sum += s.samples_per_s;
             sps_n++;
         }
@@ -319,17 +266,15 @@ static int steady(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char 
         }
         r->deaths += died;
         for (size_t i = 0; died && i < r->procs.n; i++)
-            if (r->procs.v[i].died_ms == now - t0)
-                say(progress, "antfarm: %s %s (pid %d) is gone at t=%.1fs", bench_group_names[r->procs.v[i].kind],
-                    r->procs.v[i].id, r->procs.v[i].pid, (now - t0) / 1000.0);
-        if (due > 0)
-            say(progress, "antfarm: steady t=%.0f/%gs fabric %.3f cores %.1f MB, emulator %.3f cores, %.0f samples/s, %ld up",
+            if (r->procs.v[i].died_ms == s.t_ms)
+                bench_say(progress, "antfarm: %s %s (pid %d) is gone at t=%.1fs", bench_group_names[r->procs.v[i].kind],
+                    r->procs.v[i].id, r->procs.v[i].pid, s.t_ms / 1000.0);
+        if (w.due > 0)
+            bench_say(progress, "antfarm: steady t=%.0f/%gs fabric %.3f cores %.1f MB, emulator %.3f cores, %.0f samples/s, %ld up",
                 s.t_ms / 1000.0, o->duration, s.cpu_cores[BENCH_FABRIC], s.rss_kb[BENCH_FABRIC] / 1024.0,
                 s.cpu_cores[BENCH_EMULATOR], s.samples_per_s, s.nodes_up);
-        if (due >= window_ms)
-            break;
     }
-    r->window_s = (prev - t0) / 1000.0;
+    r->window_s = (w.prev - w.t0) / 1000.0;
     bench_procs_mean_cpu(&r->procs, r->window_s, r->cpu_mean);
     for (int g = 0; g < BENCH_GROUPS; g++) {
         double sum = 0;
@@ -353,7 +298,7 @@ static int steady(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const char 
     r->samples_per_s_mean = sps_n ? sps_sum / (double)sps_n : -1;
     char lerr[256];
     if (bench_links_fetch(h, &r->links, lerr, sizeof lerr) != 0)
-        say(progress, "antfarm: link traffic not measured: %s", lerr);
+        bench_say(progress, "antfarm: link traffic not measured: %s", lerr);
     bench_http_destroy(&h);
     return rc;
 }
@@ -368,7 +313,7 @@ static int stop_fabric(const bench_antfarm_opts_t *o, bench_antfarm_t *r, const 
         return 0;
     }
     snprintf(log, sizeof log, "%s/sim-down.log", o->out);
-    say(progress, "antfarm: stopping the fabric (warren-sim down)");
+    bench_say(progress, "antfarm: stopping the fabric (warren-sim down)");
     int rc = bench_run(argv, NULL, 0, log);
     r->fabric_stopped = rc == 0;
     return rc == 0 ? 0 : WR_EIO;
@@ -393,7 +338,7 @@ static int ceiling(const bench_antfarm_opts_t *o, bench_antfarm_t *r, bench_prog
     snprintf(r->ceil_opts->dir, sizeof r->ceil_opts->dir, "%s/ceiling", o->out);
     if (mkdir_p(r->ceil_opts->dir) != 0)
         return fail(r, WR_EIO, "cannot create %s: %s", r->ceil_opts->dir, strerror(errno));
-    say(progress, "antfarm: relay ceiling (%ld fake leaves, one relay: %s)", r->ceil_opts->children, r->ceil_opts->relay);
+    bench_say(progress, "antfarm: relay ceiling (%ld fake leaves, one relay: %s)", r->ceil_opts->children, r->ceil_opts->relay);
     r->ceil_rc = bench_ceiling_run(r->ceil_opts, r->ceil, progress);
     if (r->ceil_rc != 0)
         return fail(r, r->ceil_rc, "relay ceiling: %s", r->ceil->error);
@@ -411,7 +356,7 @@ int bench_antfarm_run(const bench_antfarm_opts_t *o, bench_antfarm_t *r, bench_p
     r->nodes_up_end = -1;
     time_t now = time(NULL);
     strftime(r->started_iso, sizeof r->started_iso, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    loadavg(r->loadavg_start, sizeof r->loadavg_start);
+    bench_loadavg(r->loadavg_start, sizeof r->loadavg_start);
     snprintf(r->url, sizeof r->url, "http://127.0.0.1:%ld", o->http_port);
     if (mkdir_p(o->out) != 0)
         return fail(r, WR_EIO, "cannot create %s: %s", o->out, strerror(errno));
@@ -425,7 +370,7 @@ int bench_antfarm_run(const bench_antfarm_opts_t *o, bench_antfarm_t *r, bench_p
         rc = fail(r, WR_EEXIST, "%s exists: a fabric of an earlier run may still be running there "
                                 "(`warren-sim down --dir %s`, or choose another --out)", pids, fabric);
     if (rc == 0) {
-        say(progress, "antfarm: starting %ld emulated nodes and the fabric (interval %g s, fan-out %ld)", o->nodes,
+        bench_say(progress, "antfarm: starting %ld emulated nodes and the fabric (interval %g s, fan-out %ld)", o->nodes,
             o->interval, o->fanout);
         rc = startup(o, r, fabric, &r->sim_started, progress);
         if (rc == 0)
@@ -449,7 +394,7 @@ int bench_antfarm_run(const bench_antfarm_opts_t *o, bench_antfarm_t *r, bench_p
     if (rc == 0 && o->ceiling)
         rc = ceiling(o, r, progress);
     r->interrupted = bench_interrupted;
-    loadavg(r->loadavg_end, sizeof r->loadavg_end);
+    bench_loadavg(r->loadavg_end, sizeof r->loadavg_end);
     return rc;
 }
 

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,17 +33,6 @@ void bench_ceiling_defaults(bench_ceiling_opts_t *o)
     o->relay_interval = 1;
     o->interval = 10;
     o->tier_port = 7300;
-}
-
-static void say(bench_progress_fn progress, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (progress)
-        progress(line);
 }
 
 static pid_t start_relay(const bench_ceiling_opts_t *o, char *err, size_t errlen)
@@ -204,7 +192,7 @@ int bench_ceiling_run(const bench_ceiling_opts_t *o, bench_ceiling_result_t *res
         rc = WR_EIO;
         goto out;
     }
-    say(progress, "relay-ceiling: relay pid %d, %ld fake leaves x %ld nodes (%ld per DELTA), %ld rollups", (int)relay,
+    bench_say(progress, "relay-ceiling: relay pid %d, %ld fake leaves x %ld nodes (%ld per DELTA), %ld rollups", (int)relay,
         o->children, o->nodes, o->changed, o->rollups);
     rc = bench_fleet_wait_ready(fl, 20);
     if (rc != 0) {
@@ -221,12 +209,12 @@ int bench_ceiling_run(const bench_ceiling_opts_t *o, bench_ceiling_result_t *res
                 snprintf(res->error, sizeof res->error, "interrupted");
                 rc = src;
             } else {
-                say(progress, "relay-ceiling: stopped at %.0f DELTAs/s: %s", rate, st->why);
+                bench_say(progress, "relay-ceiling: stopped at %.0f DELTAs/s: %s", rate, st->why);
             }
             break;
         }
         res->n++;
-        say(progress, "relay-ceiling: %.0f DELTAs/s offered, %.0f sent, relay %.3f cores, caught up in %lld ms: %s%s%s",
+        bench_say(progress, "relay-ceiling: %.0f DELTAs/s offered, %.0f sent, relay %.3f cores, caught up in %lld ms: %s%s%s",
             rate, st->sent_per_s, st->relay_cores, (long long)st->catch_up_ms, st->sustained ? "kept up" : "behind",
             st->why[0] ? ": " : "", st->why);
         if (!st->sustained && (st->relay_cores < 0.8 || st->relay_wait > 0.2) && !retried && !st->bench_limited) {

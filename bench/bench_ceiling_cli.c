@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "bench.h"
-#include "wr_cli.h"
+#include "wr_cmd.h"
 #include "wr_error.h"
+
+#define CEILING "warren-bench relay-ceiling"   /* names the program in complaints */
 
 static void usage(FILE *out)
 {
@@ -37,24 +39,6 @@ static void usage(FILE *out)
             "  -h, --help           this help\n");
 }
 
-static int num(const char *opt, const char *s, double min, double max, double *out)
-{
-    char err[WR_CLI_ERR_MAX];
-    if (wr_cli_double(opt, s, min, max, out, err, sizeof err) == 0)
-        return 0;
-    fprintf(stderr, "warren-bench relay-ceiling: %s\n", err);
-    return -1;
-}
-
-static int inum(const char *opt, const char *s, long min, long max, long *out)
-{
-    char err[WR_CLI_ERR_MAX];
-    if (wr_cli_long(opt, s, min, max, out, err, sizeof err) == 0)
-        return 0;
-    fprintf(stderr, "warren-bench relay-ceiling: %s\n", err);
-    return -1;
-}
-
 static int parse(int argc, char **argv, bench_ceiling_opts_t *o, char *out, size_t outlen)
 {
     static const struct option opts[] = {
@@ -73,17 +57,17 @@ static int parse(int argc, char **argv, bench_ceiling_opts_t *o, char *out, size
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': rc |= inum("--children", optarg, 1, 1000, &o->children); break;
-        case 'k': rc |= inum("--nodes-per-child", optarg, 1, 100000, &o->nodes); break;
-        case 'm': rc |= inum("--changed", optarg, 0, 100000, &o->changed); break;
-        case 'r': rc |= inum("--rollups", optarg, 0, 4096, &o->rollups); break;
-        case 'R': rc |= num("--rate", optarg, 0.1, 1e7, &o->rate); break;
-        case 'x': rc |= num("--factor", optarg, 1.05, 10, &o->factor); break;
-        case 'M': rc |= num("--max-rate", optarg, 1, 1e7, &o->max_rate); break;
-        case 's': rc |= num("--step", optarg, 1, 600, &o->step_s); break;
-        case 'I': rc |= num("--relay-interval", optarg, 0.1, 60, &o->relay_interval); break;
-        case 'i': rc |= num("--interval", optarg, 0.1, 3600, &o->interval); break;
-        case 't': rc |= inum("--tier-port", optarg, 1024, 65000, &o->tier_port); break;
+        case 'c': rc |= wr_cmd_long(CEILING, "--children", optarg, 1, 1000, &o->children); break;
+        case 'k': rc |= wr_cmd_long(CEILING, "--nodes-per-child", optarg, 1, 100000, &o->nodes); break;
+        case 'm': rc |= wr_cmd_long(CEILING, "--changed", optarg, 0, 100000, &o->changed); break;
+        case 'r': rc |= wr_cmd_long(CEILING, "--rollups", optarg, 0, 4096, &o->rollups); break;
+        case 'R': rc |= wr_cmd_double(CEILING, "--rate", optarg, 0.1, 1e7, &o->rate); break;
+        case 'x': rc |= wr_cmd_double(CEILING, "--factor", optarg, 1.05, 10, &o->factor); break;
+        case 'M': rc |= wr_cmd_double(CEILING, "--max-rate", optarg, 1, 1e7, &o->max_rate); break;
+        case 's': rc |= wr_cmd_double(CEILING, "--step", optarg, 1, 600, &o->step_s); break;
+        case 'I': rc |= wr_cmd_double(CEILING, "--relay-interval", optarg, 0.1, 60, &o->relay_interval); break;
+        case 'i': rc |= wr_cmd_double(CEILING, "--interval", optarg, 0.1, 3600, &o->interval); break;
+        case 't': rc |= wr_cmd_long(CEILING, "--tier-port", optarg, 1024, 65000, &o->tier_port); break;
         case 'b': snprintf(o->relay, sizeof o->relay, "%s", optarg); break;
         case 'o': snprintf(out, outlen, "%s", optarg); break;
         case 'h': usage(stdout); exit(0);

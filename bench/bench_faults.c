@@ -6,7 +6,6 @@
  * propagation (leaf raise -> root receipt) is exact, not rounded up to our polls. Latency
  * figures and the report sections (JSON, Markdown, a gnuplot data file) are computed here. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +25,6 @@ const bench_fault_kind_t bench_fault_kinds[BENCH_FAULT_KINDS] = {
     {"atom_leak", "limit_forecast", "atoms"},
     {"memory_growth", "limit_forecast", "memory"},
 };
-
-static void say(bench_progress_fn progress, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(bench_progress_fn progress, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (progress)
-        progress(line);
-}
 
 /* Spread the faulted nodes over the fleet (and so over leaves and relays): fault j of kind k
  * goes to node ((j * kinds + k) * 2 + 1) * N / (2 * kinds * per) -- distinct while N >= 2x. */
@@ -130,7 +117,7 @@ int bench_faults_run(const bench_antfarm_opts_t *o, bench_faults_t *f, const cha
     f->deadline_s = 3 * o->interval + o->down_grace + (o->forecast_min_points + 2) * o->interval + 60;
     char log[PATH_MAX + 32];
     snprintf(log, sizeof log, "%s/sim-inject.log", o->out);
-    say(progress, "antfarm: injecting %ld faults of each of %d kinds (deadline %.0f s)", per, BENCH_FAULT_KINDS,
+    bench_say(progress, "antfarm: injecting %ld faults of each of %d kinds (deadline %.0f s)", per, BENCH_FAULT_KINDS,
         f->deadline_s);
     for (long j = 0; j < per; j++)
         for (int k = 0; k < BENCH_FAULT_KINDS; k++) {
@@ -189,7 +176,7 @@ int bench_faults_run(const bench_antfarm_opts_t *o, bench_faults_t *f, const cha
         if (f->v[i].detected && f->v[i].raised_ms > 0)
             receipts += fetch_receipt(h, &f->v[i]) == 0;
     bench_http_destroy(&h);
-    say(progress, "antfarm: %zu/%zu injected faults seen as alarms at the root (%ld polls, %ld failed; "
+    bench_say(progress, "antfarm: %zu/%zu injected faults seen as alarms at the root (%ld polls, %ld failed; "
         "root receipt time of %zu)", f->found, f->n, f->polls, f->poll_errors, receipts);
     return rc;
 }
@@ -307,6 +294,17 @@ static void md_ms(FILE *out, double v)
         fprintf(out, "%.0f", v);
 }
 
+/* p50 SEP1 p99 SEP2 max AFTER, in ms. */
+static void md_lat(FILE *out, const bench_lat_t *l, const char *sep1, const char *sep2, const char *after)
+{
+    md_ms(out, l->p50);
+    fputs(sep1, out);
+    md_ms(out, l->p99);
+    fputs(sep2, out);
+    md_ms(out, l->max);
+    fputs(after, out);
+}
+
 void bench_faults_markdown(FILE *out, const bench_antfarm_opts_t *o, const bench_faults_t *f)
 {
     fprintf(out, "\n## Fault injection: injection to root alarm\n\n"
@@ -326,18 +324,8 @@ void bench_faults_markdown(FILE *out, const bench_antfarm_opts_t *o, const bench
         bench_faults_stats(f, k, 1, &p);
         fprintf(out, "| %s | %s%s%s | %zu/%zu | ", bench_fault_kinds[k].fault, bench_fault_kinds[k].alarm,
                 bench_fault_kinds[k].resource[0] ? " " : "", bench_fault_kinds[k].resource, l.n, l.injected);
-        md_ms(out, l.p50);
-        fprintf(out, " | ");
-        md_ms(out, l.p99);
-        fprintf(out, " | ");
-        md_ms(out, l.max);
-        fprintf(out, " | ");
-        md_ms(out, p.p50);
-        fprintf(out, " / ");
-        md_ms(out, p.p99);
-        fprintf(out, " / ");
-        md_ms(out, p.max);
-        fprintf(out, " |\n");
+        md_lat(out, &l, " | ", " | ", " | ");
+        md_lat(out, &p, " / ", " / ", " |\n");
     }
     bench_lat_t prop;
     bench_faults_stats(f, -1, 1, &prop);
@@ -345,11 +333,7 @@ void bench_faults_markdown(FILE *out, const bench_antfarm_opts_t *o, const bench
     for (size_t i = 0; i < f->n; i++)
         exact += f->v[i].detected && f->v[i].raised_ms > 0 && f->v[i].root_recv_ms > 0;
     fprintf(out, "\nTier propagation (leaf raise -> root receipt, all kinds, %zu alarms): p50 ", prop.n);
-    md_ms(out, prop.p50);
-    fprintf(out, " ms, p99 ");
-    md_ms(out, prop.p99);
-    fprintf(out, " ms, max ");
-    md_ms(out, prop.max);
+    md_lat(out, &prop, " ms, p99 ", " ms, max ", "");
     fprintf(out, " ms. From the leaf's raise time (`raised_ms`, stamped when the leaf evaluated the alarm) "
                  "to the root's receipt of the event (`received_ms` in the root's alarm history, stamped when "
                  "the root applied the frame, before its commit); both are wall clocks of this one machine. "

@@ -11,8 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
-#include "wr_cli.h"
+#include "wr_cmd.h"
 #include "wr_error.h"
+
+#define ANTFARM "warren-bench antfarm"   /* names the program in complaints */
 
 int bench_ceiling_main(int argc, char **argv);
 int bench_prom_main(int argc, char **argv);   /* bench_prom_report.c */
@@ -60,24 +62,6 @@ static void antfarm_usage(FILE *out)
             "  -h, --help         this help\n"
             "Exit status: 0 complete, 1 the run failed or was interrupted (a partial report is\n"
             "written), 2 bad arguments or no report could be written.\n");
-}
-
-static int parse_long(const char *opt, const char *s, long min, long max, long *out)
-{
-    char err[WR_CLI_ERR_MAX];
-    if (wr_cli_long(opt, s, min, max, out, err, sizeof err) == 0)
-        return 0;
-    fprintf(stderr, "warren-bench antfarm: %s\n", err);
-    return -1;
-}
-
-static int parse_double(const char *opt, const char *s, double min, double max, double *out)
-{
-    char err[WR_CLI_ERR_MAX];
-    if (wr_cli_double(opt, s, min, max, out, err, sizeof err) == 0)
-        return 0;
-    fprintf(stderr, "warren-bench antfarm: %s\n", err);
-    return -1;
 }
 
 static void put(char *out, size_t outlen, size_t *len, const char *s)
@@ -142,21 +126,21 @@ static int parse_antfarm(int argc, char **argv, bench_antfarm_opts_t *o)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'n': rc |= parse_long("--nodes", optarg, 1, 100000, &o->nodes); break;
-        case 'D': rc |= parse_double("--duration", optarg, 1, 86400, &o->duration); break;
-        case 's': rc |= parse_long("--seed", optarg, 0, LONG_MAX, &o->seed); break;
-        case 'i': rc |= parse_double("--interval", optarg, 0.1, 3600, &o->interval); break;
-        case 'f': rc |= parse_long("--fanout", optarg, 2, 1000, &o->fanout); break;
+        case 'n': rc |= wr_cmd_long(ANTFARM, "--nodes", optarg, 1, 100000, &o->nodes); break;
+        case 'D': rc |= wr_cmd_double(ANTFARM, "--duration", optarg, 1, 86400, &o->duration); break;
+        case 's': rc |= wr_cmd_long(ANTFARM, "--seed", optarg, 0, LONG_MAX, &o->seed); break;
+        case 'i': rc |= wr_cmd_double(ANTFARM, "--interval", optarg, 0.1, 3600, &o->interval); break;
+        case 'f': rc |= wr_cmd_long(ANTFARM, "--fanout", optarg, 2, 1000, &o->fanout); break;
         case 'o': snprintf(out, sizeof out, "%s", optarg); break;
         case 'S': snprintf(o->sim, sizeof o->sim, "%s", optarg); break;
-        case 'p': rc |= parse_long("--base-port", optarg, 1024, 32767, &o->base_port); break;
-        case 't': rc |= parse_long("--tier-port", optarg, 1024, 65000, &o->tier_port); break;
-        case 'w': rc |= parse_long("--http-port", optarg, 1024, 65535, &o->http_port); break;
-        case 'T': rc |= parse_double("--timeout", optarg, 1, 86400, &o->timeout); break;
+        case 'p': rc |= wr_cmd_long(ANTFARM, "--base-port", optarg, 1024, 32767, &o->base_port); break;
+        case 't': rc |= wr_cmd_long(ANTFARM, "--tier-port", optarg, 1024, 65000, &o->tier_port); break;
+        case 'w': rc |= wr_cmd_long(ANTFARM, "--http-port", optarg, 1024, 65535, &o->http_port); break;
+        case 'T': rc |= wr_cmd_double(ANTFARM, "--timeout", optarg, 1, 86400, &o->timeout); break;
         case 'C': o->ceiling = 0; break;
-        case 'K': rc |= parse_long("--faults-per-kind", optarg, 0, 100, &o->faults_per_kind); break;
-        case 'G': rc |= parse_double("--node-down-grace", optarg, 0, 3600, &o->down_grace); break;
-        case 'W': rc |= parse_double("--warmup", optarg, 0, 3600, &o->warmup); break;
+        case 'K': rc |= wr_cmd_long(ANTFARM, "--faults-per-kind", optarg, 0, 100, &o->faults_per_kind); break;
+        case 'G': rc |= wr_cmd_double(ANTFARM, "--node-down-grace", optarg, 0, 3600, &o->down_grace); break;
+        case 'W': rc |= wr_cmd_double(ANTFARM, "--warmup", optarg, 0, 3600, &o->warmup); break;
         case 'h': antfarm_usage(stdout); exit(0);
         case ':':
             fprintf(stderr, "warren-bench antfarm: %s needs a value\n", argv[optind - 1]);
@@ -266,26 +250,13 @@ static int antfarm_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("warren-bench %s\n", WARREN_VERSION);
-        return 0;
-    }
-    if (!strcmp(cmd, "antfarm"))
-        return antfarm_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "relay-ceiling"))
-        return bench_ceiling_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "prometheus-vs-warren"))
-        return bench_prom_main(argc - 1, argv + 1);
-    fprintf(stderr, "warren-bench: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return 2;
+    static const wr_cmd_t cmds[] = {
+        {"--version", NULL},
+        {"version", NULL},
+        {"antfarm", antfarm_main},
+        {"relay-ceiling", bench_ceiling_main},
+        {"prometheus-vs-warren", bench_prom_main},
+        {NULL, NULL},
+    };
+    return wr_cmd_dispatch("warren-bench", cmds, usage, argc, argv);
 }

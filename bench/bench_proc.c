@@ -1,11 +1,13 @@
 /* bench_proc: the processes of a running fabric (DIR/pids), and their CPU time and resident
- * memory read from /proc/PID/stat and /proc/PID/status, summed per tier. Linux only. */
+ * memory read from /proc/PID/stat and /proc/PID/status, summed per tier, sampled over a
+ * measured window. Linux only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "bench.h"
 #include "wr_error.h"
+#include "wr_time.h"
 
 static int kind_of(const char *s)
 {
@@ -220,4 +222,34 @@ void bench_procs_mean_cpu(const bench_procs_t *p, double window_s, double out[BE
     }
     for (int g = 0; g < BENCH_GROUPS; g++)
         out[g] = window_s > 0 ? (double)ticks[g] / (double)hz / window_s : 0;
+}
+
+void bench_window_start(bench_window_t *w, double duration_s, int64_t step_ms)
+{
+    memset(w, 0, sizeof *w);
+    w->t0 = w->prev = wr_mono_ms();
+    w->step_ms = step_ms;
+    w->win_ms = (int64_t)(duration_s * 1000);
+}
+
+int bench_window_next(bench_window_t *w, bench_procs_t *p, bench_sample_t *s, int *died)
+{
+    if (w->done)
+        return 0;
+    w->due = w->started ? w->due + w->step_ms : 0;
+    w->started = 1;
+    if (w->due > w->win_ms)
+        w->due = w->win_ms;
+    if (w->due > 0 && bench_sleep_ms(w->t0 + w->due - wr_mono_ms()) != 0) {
+        w->done = 1;
+        return WR_ECLOSED;
+    }
+    int64_t now = wr_mono_ms();
+    memset(s, 0, sizeof *s);
+    s->t_ms = now - w->t0;
+    *died = bench_procs_sample(p, w->due > 0 ? (now - w->prev) / 1000.0 : 0, now - w->t0, s);
+    w->prev = now;
+    if (w->due >= w->win_ms)
+        w->done = 1;
+    return 1;
 }

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,53 +22,8 @@
 #define POLL_MS 200
 #define JOB "beam"
 
-static void say(bench_progress_fn progress, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(bench_progress_fn progress, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (progress)
-        progress(line);
-}
-
-static int fail(bench_prom_t *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(bench_prom_t *r, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->error, sizeof r->error, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-static void loadavg(char *out, size_t outlen)
-{
-    if (bench_read_file("/proc/loadavg", out, outlen) <= 0)
-        snprintf(out, outlen, "unknown");
-    out[strcspn(out, "\n")] = 0;
-}
-
-/* "... <key> ... after X s" in warren-sim up's log: X, or -1. */
-static double sim_figure(const char *log, const char *key)
-{
-    FILE *f = fopen(log, "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    double s = -1;
-    while (fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, key);
-        const char *a = p ? strstr(p, " after ") : NULL;
-        double v;
-        if (a && sscanf(a + 7, "%lf", &v) == 1)
-            s = v;
-    }
-    fclose(f);
-    return s;
-}
+/* A step that fails sets r->error and returns code. */
+#define fail(r, code, ...) bench_fail((r)->error, sizeof (r)->error, (code), __VA_ARGS__)
 
 /* prometheus.yml: the fleet from fabric/manifest.K (emulator K serves on prom_port + K), and
  * Prometheus itself (for its ingestion figures). Returns the targets written or WR_EIO. */
@@ -142,14 +96,8 @@ static pid_t spawn_prometheus(const bench_prom_opts_t *o, const char *cfg, const
     pid_t pid = fork();
     if (pid != 0)
         return pid;
-    setpgid(0, 0);
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644), in = open("/dev/null", O_RDONLY);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-    }
-    if (in >= 0)
-        dup2(in, 0);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    bench_child_stdio(fd, fd);
     execvp(argv[0], argv);
     fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
     _exit(127);
@@ -164,15 +112,8 @@ static int run_to_files(char *const argv[], const char *out_path, const char *lo
     if (pid < 0)
         return WR_EIO;
     if (pid == 0) {
-        setpgid(0, 0);
         int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int err = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644), in = open("/dev/null", O_RDONLY);
-        if (out >= 0)
-            dup2(out, 1);
-        if (err >= 0)
-            dup2(err, 2);
-        if (in >= 0)
-            dup2(in, 0);
+        bench_child_stdio(out, open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644));
         execv(argv[0], argv);
         _exit(127);
     }
@@ -243,7 +184,8 @@ static int window(const bench_prom_opts_t *o, bench_prom_t *r, const char *fabri
         step = 5000;
     if (step < 500)
         step = 500;
-    int64_t t0 = wr_mono_ms(), prev = t0, win_ms = (int64_t)(o->duration * 1000);
+    bench_window_t w;
+    bench_window_start(&w, o->duration, step);
     unsigned long long pt0 = 0, pt = 0, st;
     long prss;
     double wsum = 0, psum = 0, esum = 0;
@@ -251,18 +193,16 @@ static int window(const bench_prom_opts_t *o, bench_prom_t *r, const char *fabri
         bench_procs_free(&procs);
         return fail(r, WR_EIO, "prometheus (pid %d) is gone before the window", (int)ppid);
     }
-    for (int64_t due = 0;; due += step) {
-        if (due > win_ms)
-            due = win_ms;
-        if (due > 0 && bench_sleep_ms(t0 + due - wr_mono_ms()) != 0) {
+    for (;;) {
+        bench_sample_t s;
+        int died, got = bench_window_next(&w, &procs, &s, &died);
+        if (got == 0)
+            break;
+        if (got < 0) {
             rc = fail(r, WR_ECLOSED, "interrupted during the window");
             break;
         }
-        int64_t now = wr_mono_ms();
-        bench_sample_t s;
-        memset(&s, 0, sizeof s);
-        r->fabric_deaths += bench_procs_sample(&procs, due > 0 ? (now - prev) / 1000.0 : 0, now - t0, &s);
-        prev = now;
+        r->fabric_deaths += died;
         if (bench_proc_read(ppid, &pt, &prss, &st) != 0) {
             r->prom_deaths++;
             rc = fail(r, WR_EIO, "prometheus died during the window (see %s/prometheus.log)", o->out);
@@ -277,13 +217,11 @@ static int window(const bench_prom_opts_t *o, bench_prom_t *r, const char *fabri
             r->warren.rss_max_mb = wmb;
         if (pmb > r->prom.rss_max_mb)
             r->prom.rss_max_mb = pmb;
-        if (due > 0)
-            say(progress, "prometheus-vs-warren: t=%.0f/%gs warren %.3f cores %.1f MB, prometheus %.1f MB",
-                (now - t0) / 1000.0, o->duration, s.cpu_cores[BENCH_FABRIC], wmb, pmb);
-        if (due >= win_ms)
-            break;
+        if (w.due > 0)
+            bench_say(progress, "prometheus-vs-warren: t=%.0f/%gs warren %.3f cores %.1f MB, prometheus %.1f MB",
+                s.t_ms / 1000.0, o->duration, s.cpu_cores[BENCH_FABRIC], wmb, pmb);
     }
-    r->window_s = (wr_mono_ms() - t0) / 1000.0;
+    r->window_s = (wr_mono_ms() - w.t0) / 1000.0;
     if (r->samples > 0) {
         double cores[BENCH_GROUPS];
         bench_procs_mean_cpu(&procs, r->window_s, cores);
@@ -339,7 +277,7 @@ int bench_prom_run(const bench_prom_opts_t *o, bench_prom_t *r, bench_progress_f
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(r->started_iso, sizeof r->started_iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    loadavg(r->loadavg_start, sizeof r->loadavg_start);
+    bench_loadavg(r->loadavg_start, sizeof r->loadavg_start);
     version(o, r);
     char fabric[PATH_MAX + 16], log[PATH_MAX + 32], cfg[PATH_MAX + 32], plog[PATH_MAX + 32];
     char tsdb[] = "/tmp/warren-bench-prom-XXXXXX";
@@ -367,20 +305,20 @@ int bench_prom_run(const bench_prom_opts_t *o, bench_prom_t *r, bench_progress_f
     char *up[] = {(char *)o->sim, "up", "--nodes", a_nodes, "--dir", fabric, "--interval", a_int,
                   "--base-port", a_bp, "--prom-port", a_pp, "--tier-port", a_tp, "--http-port", a_hp,
                   "--timeout", a_to, "--seed", a_seed, NULL};
-    say(progress, "prometheus-vs-warren: warren-sim up --nodes %ld --prom-port %ld", o->nodes, o->prom_port);
+    bench_say(progress, "prometheus-vs-warren: warren-sim up --nodes %ld --prom-port %ld", o->nodes, o->prom_port);
     r->fabric_started = 1;
     r->fabric_stopped = 0;
     char upout[PATH_MAX + 32];
     snprintf(upout, sizeof upout, "%s/sim-up.out", o->out);
     int rc = run_to_files(up, upout, log);
-    r->sim_listening_s = sim_figure(log, "emulated nodes listening");
-    r->sim_visible_s = sim_figure(log, "visible and up at the root");
+    r->sim_listening_s = bench_sim_figure(log, "emulated nodes listening");
+    r->sim_visible_s = bench_sim_figure(log, "visible and up at the root");
     if (rc != 0)
         rc = fail(r, WR_EIO, "warren-sim up exited with status %d (see %s)", rc, log);
     else if (r->sim_visible_s >= 0 && r->sim_listening_s >= 0)
         r->warren.ttv_s = r->sim_visible_s - r->sim_listening_s;
     if (rc == 0)
-        say(progress, "prometheus-vs-warren: warren: all %ld nodes up at the root %.1f s after the fleet listened",
+        bench_say(progress, "prometheus-vs-warren: warren: all %ld nodes up at the root %.1f s after the fleet listened",
             o->nodes, r->warren.ttv_s);
 
     /* 2. Prometheus */
@@ -415,7 +353,7 @@ int bench_prom_run(const bench_prom_opts_t *o, bench_prom_t *r, bench_progress_f
                 break;
             }
             if (wr_mono_ms() - last_say >= 2000) {
-                say(progress, "prometheus-vs-warren: prometheus t=%.1fs targets up %.0f/%ld", t / 1000.0, v, o->nodes);
+                bench_say(progress, "prometheus-vs-warren: prometheus t=%.1fs targets up %.0f/%ld", t / 1000.0, v, o->nodes);
                 last_say = wr_mono_ms();
             }
             if (bench_interrupted || t > deadline_ms) {
@@ -426,16 +364,16 @@ int bench_prom_run(const bench_prom_opts_t *o, bench_prom_t *r, bench_progress_f
             bench_sleep_ms(POLL_MS);
         }
         if (rc == 0)
-            say(progress, "prometheus-vs-warren: prometheus: all %ld targets up after %.1f s", o->nodes, r->prom.ttv_s);
+            bench_say(progress, "prometheus-vs-warren: prometheus: all %ld targets up after %.1f s", o->nodes, r->prom.ttv_s);
     }
 
     /* 3. the window, both watching */
     if (rc == 0) {
-        say(progress, "prometheus-vs-warren: measuring both for %g s", o->duration);
+        bench_say(progress, "prometheus-vs-warren: measuring both for %g s", o->duration);
         rc = window(o, r, fabric, ppid, progress);
         figures(o, r, ph);
     }
-    loadavg(r->loadavg_end, sizeof r->loadavg_end);
+    bench_loadavg(r->loadavg_end, sizeof r->loadavg_end);
 
     /* 4. stop everything */
     if (ppid > 0)
@@ -446,7 +384,7 @@ int bench_prom_run(const bench_prom_opts_t *o, bench_prom_t *r, bench_progress_f
     if (r->fabric_started) {
         char *down[] = {(char *)o->sim, "down", "--dir", fabric, NULL};
         snprintf(log, sizeof log, "%s/sim-down.log", o->out);
-        say(progress, "prometheus-vs-warren: stopping the fleet (warren-sim down)");
+        bench_say(progress, "prometheus-vs-warren: stopping the fleet (warren-sim down)");
         int drc = bench_run(down, NULL, 0, log);
         r->fabric_stopped = drc == 0;
         if (drc != 0 && rc == 0)

@@ -10,8 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "bench_prom.h"
-#include "wr_cli.h"
+#include "wr_cmd.h"
 #include "wr_error.h"
+
+#define PROM "warren-bench prometheus-vs-warren"   /* names the program in complaints */
 
 static json_t *num_or_null(double v)
 {
@@ -139,15 +141,6 @@ static void usage(FILE *out)
             "bad command line.\n");
 }
 
-static int num(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char err[WR_CLI_ERR_MAX];
-    if (wr_cli_double(opt, s, lo, hi, out, err, sizeof err) == 0)
-        return 0;
-    fprintf(stderr, "warren-bench prometheus-vs-warren: %s\n", err);
-    return -1;
-}
-
 static void progress(const char *line)
 {
     fprintf(stderr, "%s\n", line);
@@ -175,18 +168,18 @@ int bench_prom_main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
-        case 'n': bad |= num("--nodes", optarg, 1, 100000, &nodes); break;
-        case 'i': bad |= num("--interval", optarg, 0.5, 3600, &o.interval); break;
-        case 'd': bad |= num("--duration", optarg, 1, 86400, &o.duration); break;
+        case 'n': bad |= wr_cmd_double(PROM, "--nodes", optarg, 1, 100000, &nodes); break;
+        case 'i': bad |= wr_cmd_double(PROM, "--interval", optarg, 0.5, 3600, &o.interval); break;
+        case 'd': bad |= wr_cmd_double(PROM, "--duration", optarg, 1, 86400, &o.duration); break;
         case 'o': snprintf(o.out, sizeof o.out, "%s", optarg); break;
-        case 'b': bad |= num("--base-port", optarg, 1024, 65535, &bp); break;
-        case 'P': bad |= num("--prom-port", optarg, 1024, 65535, &pp); break;
-        case 't': bad |= num("--tier-port", optarg, 1024, 65000, &tp); break;
-        case 'w': bad |= num("--http-port", optarg, 1024, 65535, &hp); break;
-        case 'W': bad |= num("--web-port", optarg, 1024, 65535, &wp); break;
+        case 'b': bad |= wr_cmd_double(PROM, "--base-port", optarg, 1024, 65535, &bp); break;
+        case 'P': bad |= wr_cmd_double(PROM, "--prom-port", optarg, 1024, 65535, &pp); break;
+        case 't': bad |= wr_cmd_double(PROM, "--tier-port", optarg, 1024, 65000, &tp); break;
+        case 'w': bad |= wr_cmd_double(PROM, "--http-port", optarg, 1024, 65535, &hp); break;
+        case 'W': bad |= wr_cmd_double(PROM, "--web-port", optarg, 1024, 65535, &wp); break;
         case 'x': snprintf(o.prometheus, sizeof o.prometheus, "%s", optarg); break;
-        case 'T': bad |= num("--timeout", optarg, 1, 86400, &o.timeout); break;
-        case 's': bad |= num("--seed", optarg, 0, 1e15, &seed); break;
+        case 'T': bad |= wr_cmd_double(PROM, "--timeout", optarg, 1, 86400, &o.timeout); break;
+        case 's': bad |= wr_cmd_double(PROM, "--seed", optarg, 0, 1e15, &seed); break;
         case 'h': usage(stdout); return 0;
         default: bad = 1;
         }

@@ -1,8 +1,9 @@
-/* bench_util: process running, signal flag, interruptible sleep and small-file reading for
- * warren-bench. No printing here. */
+/* bench_util: process running, signal flag, interruptible sleep, small files, progress lines
+ * and error strings for warren-bench. No printing here (progress goes to the callback). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -75,14 +76,8 @@ int bench_run(char *const argv[], char *out, size_t outlen, const char *errlog)
         return WR_EIO;
     }
     if (pid == 0) {
-        setpgid(0, 0);   /* a terminal's SIGINT must not cut `warren-sim down` short */
         int err = errlog ? open(errlog, O_WRONLY | O_CREAT | O_APPEND, 0644) : open("/dev/null", O_WRONLY);
-        int in = open("/dev/null", O_RDONLY);
-        dup2(fds[1], 1);
-        if (err >= 0)
-            dup2(err, 2);
-        if (in >= 0)
-            dup2(in, 0);
+        bench_child_stdio(fds[1], err);   /* a terminal's SIGINT must not cut `warren-sim down` short */
         close(fds[0]);
         execvp(argv[0], argv);
         _exit(127);
@@ -131,4 +126,61 @@ long bench_read_file(const char *path, char *out, size_t outlen)
     out[n] = 0;
     fclose(f);
     return (long)n;
+}
+
+void bench_child_stdio(int out_fd, int err_fd)
+{
+    setpgid(0, 0);
+    int in = open("/dev/null", O_RDONLY);
+    if (out_fd >= 0)
+        dup2(out_fd, 1);
+    if (err_fd >= 0)
+        dup2(err_fd, 2);
+    if (in >= 0)
+        dup2(in, 0);
+}
+
+void bench_loadavg(char *out, size_t outlen)
+{
+    if (bench_read_file("/proc/loadavg", out, outlen) <= 0)
+        snprintf(out, outlen, "unknown");
+    out[strcspn(out, "\n")] = 0;
+}
+
+double bench_sim_figure(const char *log, const char *key)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return -1;
+    char line[1024];
+    double s = -1;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, key);
+        const char *a = p ? strstr(p, " after ") : NULL;
+        double v;
+        if (a && sscanf(a + 7, "%lf", &v) == 1)
+            s = v;
+    }
+    fclose(f);
+    return s;
+}
+
+void bench_say(bench_progress_fn progress, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (progress)
+        progress(line);
+}
+
+int bench_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
 }

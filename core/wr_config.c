@@ -342,16 +342,28 @@ int wr_config_double(wr_config_t *cfg, const char *path, double def, double min,
     return 0;
 }
 
+/* The setting at path (marked known) when it has type `type`. NULL with *rc = 0 when it is
+ * absent; NULL with *rc = WR_ECONFIG and "expected WANT, got ..." recorded when it has another
+ * type. */
+static config_setting_t *lookup_typed(wr_config_t *cfg, const char *path, int type, const char *want, int *rc)
+{
+    *rc = 0;
+    config_setting_t *s = lookup_known(cfg, path);
+    if (s && config_setting_type(s) != type) {
+        record(cfg, s, path, "expected %s, got %s", want, type_name(s));
+        *rc = WR_ECONFIG;
+        return NULL;
+    }
+    return s;
+}
+
 int wr_config_bool(wr_config_t *cfg, const char *path, int def, int *out)
 {
     *out = def;
-    config_setting_t *s = lookup_known(cfg, path);
+    int rc;
+    config_setting_t *s = lookup_typed(cfg, path, CONFIG_TYPE_BOOL, "true or false", &rc);
     if (!s)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-        record(cfg, s, path, "expected true or false, got %s", type_name(s));
-        return WR_ECONFIG;
-    }
+        return rc;
     *out = config_setting_get_bool(s) ? 1 : 0;
     return 0;
 }
@@ -367,13 +379,10 @@ int wr_config_string(wr_config_t *cfg, const char *path, const char *def, char *
 {
     assert(outlen > 0);
     copy_string(out, outlen, def);
-    config_setting_t *s = lookup_known(cfg, path);
+    int rc;
+    config_setting_t *s = lookup_typed(cfg, path, CONFIG_TYPE_STRING, "a string", &rc);
     if (!s)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-        record(cfg, s, path, "expected a string, got %s", type_name(s));
-        return WR_ECONFIG;
-    }
+        return rc;
     const char *v = config_setting_get_string(s);
     if (strlen(v) >= outlen) {
         record(cfg, s, path, "too long (max %zu bytes)", outlen - 1);
@@ -386,13 +395,10 @@ int wr_config_string(wr_config_t *cfg, const char *path, const char *def, char *
 int wr_config_enum(wr_config_t *cfg, const char *path, const char *const *choices, int def, int *out)
 {
     *out = def;
-    config_setting_t *s = lookup_known(cfg, path);
+    int rc;
+    config_setting_t *s = lookup_typed(cfg, path, CONFIG_TYPE_STRING, "a string", &rc);
     if (!s)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-        record(cfg, s, path, "expected a string, got %s", type_name(s));
-        return WR_ECONFIG;
-    }
+        return rc;
     const char *v = config_setting_get_string(s);
     char list[512];
     size_t used = 0;

@@ -1,11 +1,13 @@
-/* wr_daemon: common start-up of warren daemons (command line, log setup, signals). */
+/* wr_daemon: common start-up of warren daemons (command line, log setup, loop, signals). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <zmq.h>
 #include "wr_daemon.h"
+#include "wr_error.h"
 #include "wr_log.h"
 
 static void usage(const wr_daemon_info_t *info, FILE *out)
@@ -135,4 +137,29 @@ long wr_daemon_raise_nofile(void)
         getrlimit(RLIMIT_NOFILE, &rl);
     }
     return (long)rl.rlim_cur;
+}
+
+int wr_daemon_loop_new(struct ev_loop **loop, void **zctx)
+{
+    wr_daemon_raise_nofile();
+    *loop = ev_default_loop(0);
+    *zctx = *loop ? zmq_ctx_new() : NULL;
+    if (!*loop || !*zctx) {
+        WR_ERROR("cannot create the event loop or the ZeroMQ context");
+        if (*loop)
+            ev_loop_destroy(*loop);
+        *loop = NULL;
+        return WR_ENOMEM;
+    }
+    return 0;
+}
+
+void wr_daemon_run(struct ev_loop *loop)
+{
+    ev_signal sigs[2];
+    wr_daemon_signals(loop, sigs);
+    ev_run(loop, 0);
+    WR_INFO("shutting down");
+    ev_signal_stop(loop, &sigs[0]);
+    ev_signal_stop(loop, &sigs[1]);
 }

@@ -1,6 +1,6 @@
 /* wr_daemon: what every warren daemon does the same way at start-up: the command line
  * (--config, --check-config, --log-level, --help, --version), the common "log" config
- * section, and SIGINT/SIGTERM ending the loop cleanly. Not a framework: each daemon's main
+ * section, the loop and ZeroMQ context, and SIGINT/SIGTERM ending the loop cleanly. Not a framework: each daemon's main
  * calls these in order and keeps its own logic. */
 #ifndef WR_DAEMON_H
 #define WR_DAEMON_H
@@ -42,5 +42,15 @@ void wr_daemon_signals(struct ev_loop *loop, ev_signal sigs[2]);
 /* Raises RLIMIT_NOFILE's soft limit to the hard limit (call before ei_init / zmq_ctx_new).
  * Returns the new soft limit. */
 long wr_daemon_raise_nofile(void);
+
+/* The start of a tier daemon's run: raises RLIMIT_NOFILE (wr_daemon_raise_nofile), then
+ * creates the default libev loop into *loop and a ZeroMQ context into *zctx. Returns 0, or
+ * WR_ENOMEM with the failure logged and nothing left to free. */
+int wr_daemon_loop_new(struct ev_loop **loop, void **zctx);
+
+/* Runs loop until SIGINT or SIGTERM (the watchers of wr_daemon_signals, installed here),
+ * then logs "shutting down" and stops those watchers; the caller tears its own objects down
+ * afterwards. */
+void wr_daemon_run(struct ev_loop *loop);
 
 #endif

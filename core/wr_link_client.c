@@ -37,7 +37,9 @@ struct wr_client {
     wr_decoder_t          *dec;
     wr_encoder_t          *enc;      /* control frames: HELLO, HEARTBEAT */
     wr_link_stats_t        st;
-    ev_timer               hb;
+    ev_periodic            hb;       /* on multiples of the heartbeat interval of the wall
+                                        clock: every process of a fabric beats at the same
+                                        instants, so a peer's beat and ours share a wake-up */
     size_t                 n;
     wr_parent_t           *parents;
 };
@@ -135,7 +137,7 @@ static void cli_on_readable(wr_zwatch_t *w, void *zsock, void *ud)
 
 /* ---- heartbeat timer ----------------------------------------------------------------- */
 
-static void cli_tick(struct ev_loop *loop, ev_timer *t, int revents)
+static void cli_tick(struct ev_loop *loop, ev_periodic *t, int revents)
 {
     wr_client_t *c = t->data;
     (void)loop; (void)revents;
@@ -265,9 +267,9 @@ wr_client_t *wr_client_new(struct ev_loop *loop, void *zctx, const char *const *
         }
     }
     double ival = c->p.heartbeat_ms / 1000.0;
-    ev_timer_init(&c->hb, cli_tick, ival, ival);
+    ev_periodic_init(&c->hb, cli_tick, 0., ival, 0);
     c->hb.data = c;
-    ev_timer_start(loop, &c->hb);
+    ev_periodic_start(loop, &c->hb);
     for (size_t i = 0; i < c->n; i++)   /* first try now (lands if already connected) */
         cli_send_hello(c, &c->parents[i]);
     return c;
@@ -279,7 +281,7 @@ void wr_client_destroy(wr_client_t **cli)
         return;
     wr_client_t *c = *cli;
     if (ev_is_active(&c->hb))
-        ev_timer_stop(c->loop, &c->hb);
+        ev_periodic_stop(c->loop, &c->hb);
     for (size_t i = 0; c->parents && i < c->n; i++) {
         wr_zwatch_stop(&c->parents[i].zw);
         if (c->parents[i].zsock)

@@ -25,7 +25,9 @@ struct wr_server {
     struct ev_loop        *loop;
     void                  *zsock;
     wr_zwatch_t            zw;
-    ev_timer               hb;
+    ev_periodic            hb;       /* on multiples of the heartbeat interval of the wall
+                                        clock: every process of a fabric beats at the same
+                                        instants, so a peer's beat and ours share a wake-up */
     wr_origin_t           *origin;
     wr_link_params_t       p;
     wr_server_callbacks_t  cb;
@@ -261,7 +263,7 @@ static void srv_on_readable(wr_zwatch_t *w, void *zsock, void *ud)
 
 /* ---- heartbeat timer ----------------------------------------------------------------- */
 
-static void srv_tick(struct ev_loop *loop, ev_timer *t, int revents)
+static void srv_tick(struct ev_loop *loop, ev_periodic *t, int revents)
 {
     wr_server_t *s = t->data;
     (void)loop; (void)revents;
@@ -360,9 +362,9 @@ wr_server_t *wr_server_new(struct ev_loop *loop, void *zctx, const char *endpoin
         goto fail;
     }
     double ival = s->p.heartbeat_ms / 1000.0;
-    ev_timer_init(&s->hb, srv_tick, ival, ival);
+    ev_periodic_init(&s->hb, srv_tick, 0., ival, 0);
     s->hb.data = s;
-    ev_timer_start(loop, &s->hb);
+    ev_periodic_start(loop, &s->hb);
     return s;
 fail:
     wr_server_destroy(&s);
@@ -375,7 +377,7 @@ void wr_server_destroy(wr_server_t **srv)
         return;
     wr_server_t *s = *srv;
     if (ev_is_active(&s->hb))
-        ev_timer_stop(s->loop, &s->hb);
+        ev_periodic_stop(s->loop, &s->hb);
     wr_zwatch_stop(&s->zw);
     if (s->zsock)
         zmq_close(s->zsock);

@@ -192,65 +192,22 @@ static int drop_oldest(wr_outbox_t *ob, wr_txn_t *txn, uint64_t *count, uint64_t
     }
 }
 
-/* Counts a rejected event as dropped, persisted in its own transaction. */
-static void count_rejected(wr_outbox_t *ob, size_t len)
-{
-    wr_txn_t *txn;
-    if (wr_store_begin(ob->store, 1, &txn) != 0)
-        return;
-    if (put_dropped(txn, ob->db, ob->dropped + 1, ob->dropped_bytes + len) == 0 &&
-        wr_store_commit(&txn) == 0) {
-        ob->dropped++;
-        ob->dropped_bytes += len;
-    }
-    wr_store_abort(&txn);
-}
-
 int wr_outbox_append(wr_outbox_t *ob, const void *data, size_t len, int64_t at_ms,
                      uint64_t *epoch, uint64_t *seq)
 {
     if (!data || len == 0)
         return WR_EINVAL;
-    if (len > WR_OUTBOX_MAX_EVENT || len > ob->lim.max_bytes) {
-        count_rejected(ob, len);
-        return WR_ETOOBIG;
-    }
-    uint8_t stackbuf[4096];
-    uint8_t *val = len + 8 <= sizeof stackbuf ? stackbuf : malloc(len + 8);
-    if (!val)
-        return WR_ENOMEM;
-    wr_store_be64(val, (uint64_t)at_ms);
-    memcpy(val + 8, data, len);
     wr_txn_t *txn;
-    int rc = wr_store_begin(ob->store, 1, &txn);
-    uint64_t count = ob->count, bytes = ob->bytes, n = 0, b = 0;
-    if (rc == 0 && (count + 1 > ob->lim.max_count || bytes + len > ob->lim.max_bytes ||
-                    ob->count > 0))
-        rc = drop_oldest(ob, txn, &count, &bytes, ob->lim.max_count - 1, ob->lim.max_bytes - len,
-                         at_ms - ob->lim.max_age_ms, &n, &b);
-    uint8_t key[KEY_LEN];
-    make_key(key, ob->epoch, ob->next_seq);
-    if (rc == 0)
-        rc = wr_store_put(txn, ob->db, key, KEY_LEN, val, len + 8);
-    if (rc == 0 && n > 0)
-        rc = put_dropped(txn, ob->db, ob->dropped + n, ob->dropped_bytes + b);
-    if (rc == 0)
-        rc = wr_store_commit(&txn);
+    if (wr_store_begin(ob->store, 1, &txn) != 0)
+        return WR_ESTORE;
+    int rc = wr_outbox_append_txn(ob, txn, data, len, at_ms, epoch, seq);
+    /* a rejected event is committed too: its drop is counted on disk */
+    int crc = rc == 0 || rc == WR_ETOOBIG ? wr_store_commit(&txn) : rc;
     wr_store_abort(&txn);
-    if (val != stackbuf)
-        free(val);
-    if (rc != 0)
-        return rc == WR_EFULL ? WR_EFULL : WR_ESTORE;
-    ob->count = count + 1;
-    ob->bytes = bytes + len;
-    ob->dropped += n;
-    ob->dropped_bytes += b;
-    if (epoch)
-        *epoch = ob->epoch;
-    if (seq)
-        *seq = ob->next_seq;
-    ob->next_seq++;
-    return 0;
+    wr_outbox_txn_end(ob, crc == 0);
+    if (crc != 0 && crc != rc)
+        return crc == WR_EFULL ? WR_EFULL : WR_ESTORE;
+    return rc;
 }
 
 int wr_outbox_append_txn(wr_outbox_t *ob, wr_txn_t *txn, const void *data, size_t len, int64_t at_ms,

@@ -4,13 +4,16 @@
  * "map resized by another process" case. Prints nothing; the last LMDB error text is kept
  * for the caller's log. */
 #include <errno.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "wr_error.h"
 #include "wr_store.h"
 
@@ -20,9 +23,12 @@ struct wr_store {
     char           *names[WR_STORE_MAX_DBS];
     int             ndbs;
     size_t          maxkey;
+    uintptr_t       map_lo, map_hi;    /* LMDB's map of data.mdb in our address space (0: unknown) */
     pthread_mutex_t err_lock;       /* read txns of several threads may fail at once */
     char            last_error[256];
 };
+
+static void find_map(wr_store_t *st, const char *dir);
 
 struct wr_txn {
     MDB_txn    *txn;
@@ -125,12 +131,15 @@ wr_store_t *wr_store_open(const char *dir, uint64_t map_size, const char *const 
         op = "mdb_env_open";
         /* not MDB_WRITEMAP: its commit msyncs the whole map; measured 15% more leaf CPU at
          * 1,600 nodes (docs/BENCHMARKS.md section 7) */
-        rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0640);
+        /* MDB_NORDAHEAD: the databases are read at random (a node's rows, one bucket);
+         * readahead only filled the page cache and the process's RSS with neighbours */
+        rc = mdb_env_open(st->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0640);
     }
     if (rc == 0) {
         int dead = 0;
         mdb_reader_check(st->env, &dead);   /* slots left by a crashed process */
         st->maxkey = (size_t)mdb_env_get_maxkeysize(st->env);
+        find_map(st, dir);
     }
     MDB_txn *txn = NULL;
     if (rc == 0) {
@@ -236,6 +245,34 @@ void wr_store_abort(wr_txn_t **txn)
     *txn = NULL;
 }
 
+/* LMDB does not tell where it mapped data.mdb (mdb_env_info gives an address only with
+ * MDB_FIXEDMAP): the mapping of that file in /proc/self/maps, found once after the open (the
+ * map does not move: the map size is fixed at open). Left 0 when not found. */
+static void find_map(wr_store_t *st, const char *dir)
+{
+    char want[4096], line[4096 + 256];
+    if (snprintf(want, sizeof want, "%s/data.mdb", dir) >= (int)sizeof want)
+        return;
+    char real[PATH_MAX];
+    const char *path = realpath(want, real) ? real : want;
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        int off = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) < 2 || off <= 0)
+            continue;
+        char *name = line + off;
+        name[strcspn(name, "\n")] = '\0';
+        if (strcmp(name, path) == 0 && hi - lo > st->map_hi - st->map_lo) {
+            st->map_lo = lo;
+            st->map_hi = hi;
+        }
+    }
+    fclose(f);
+}
+
 /* ---- single keys ----------------------------------------------------------------------- */
 
 static int check_db(const wr_txn_t *txn, int db)
@@ -328,6 +365,16 @@ static int cursor_open(wr_txn_t *txn, int db, MDB_cursor **cur)
     return 0;
 }
 
+/* Checks db and the bounds of a range (an empty from becomes NULL) and opens a cursor on db.
+ * Returns 0, WR_EINVAL or WR_ESTORE. */
+static int range_open(wr_txn_t *txn, int db, const void **from, size_t from_len, const void *to, size_t to_len,
+                      MDB_cursor **cur)
+{
+    if (check_db(txn, db) || check_bounds(txn, from, from_len, to, to_len))
+        return WR_EINVAL;
+    return cursor_open(txn, db, cur);
+}
+
 /* Positions cur on the first key >= from (or the first key). */
 static int seek_first(MDB_cursor *cur, const void *from, size_t from_len, MDB_val *k, MDB_val *v)
 {
@@ -338,26 +385,25 @@ static int seek_first(MDB_cursor *cur, const void *from, size_t from_len, MDB_va
     return mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
 }
 
-int wr_store_scan(wr_txn_t *txn, int db, const void *from, size_t from_len,
-                  const void *to, size_t to_len, wr_store_visit_fn fn, void *ud)
+/* Hands fn the records from cur's position (rc: how getting there went) stepping by step,
+ * MDB_NEXT up to and without the key `stop`, or MDB_PREV down to and with it (stop NULL: to
+ * the end); closes cur. Returns 0, fn's negative return, or WR_ENOMEM / WR_ESTORE. */
+static int visit(wr_txn_t *txn, MDB_cursor *cur, int rc, MDB_val *k, MDB_val *v, MDB_cursor_op step,
+                 const void *stop, size_t stop_len, wr_store_visit_fn fn, void *ud)
 {
-    if (check_db(txn, db) || check_bounds(txn, &from, from_len, to, to_len))
-        return WR_EINVAL;
-    MDB_cursor *cur;
-    int ret = cursor_open(txn, db, &cur);
-    if (ret != 0)
-        return ret;
-    MDB_val k, v;
-    int rc = seek_first(cur, from, from_len, &k, &v);
+    int ret = 0;
     while (rc == 0) {
-        if (to && key_cmp(&k, to, to_len) >= 0)
-            break;
-        int r = fn(ud, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+        if (stop) {
+            int c = key_cmp(k, stop, stop_len);
+            if (step == MDB_NEXT ? c >= 0 : c < 0)
+                break;
+        }
+        int r = fn(ud, k->mv_data, k->mv_size, v->mv_data, v->mv_size);
         if (r != 0) {
             ret = r < 0 ? r : 0;
             break;
         }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        rc = mdb_cursor_get(cur, k, v, step);
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
         ret = store_fail(txn->store, "mdb_cursor_get", rc) == WR_ENOMEM ? WR_ENOMEM : WR_ESTORE;
@@ -365,17 +411,29 @@ int wr_store_scan(wr_txn_t *txn, int db, const void *from, size_t from_len,
     return ret;
 }
 
+int wr_store_scan(wr_txn_t *txn, int db, const void *from, size_t from_len,
+                  const void *to, size_t to_len, wr_store_visit_fn fn, void *ud)
+{
+    MDB_cursor *cur;
+    int ret = range_open(txn, db, &from, from_len, to, to_len, &cur);
+    if (ret != 0)
+        return ret;
+    MDB_val k, v;
+    int rc = seek_first(cur, from, from_len, &k, &v);
+    return visit(txn, cur, rc, &k, &v, MDB_NEXT, to, to_len, fn, ud);
+}
+
 int wr_store_scan_reverse(wr_txn_t *txn, int db, const void *from, size_t from_len,
                           const void *to, size_t to_len, wr_store_visit_fn fn, void *ud)
 {
-    if (check_db(txn, db) || check_bounds(txn, &from, from_len, to, to_len))
-        return WR_EINVAL;
-    if (to && to_len == 0)
-        return 0;   /* no key is below the empty key */
     MDB_cursor *cur;
-    int ret = cursor_open(txn, db, &cur);
+    int ret = range_open(txn, db, &from, from_len, to, to_len, &cur);
     if (ret != 0)
         return ret;
+    if (to && to_len == 0) {
+        mdb_cursor_close(cur);
+        return 0;   /* no key is below the empty key */
+    }
     MDB_val k, v;
     int rc;
     if (to) {
@@ -390,20 +448,7 @@ int wr_store_scan_reverse(wr_txn_t *txn, int db, const void *from, size_t from_l
     } else {
         rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     }
-    while (rc == 0) {
-        if (from && key_cmp(&k, from, from_len) < 0)
-            break;
-        int r = fn(ud, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
-        if (r != 0) {
-            ret = r < 0 ? r : 0;
-            break;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        ret = store_fail(txn->store, "mdb_cursor_get", rc) == WR_ENOMEM ? WR_ENOMEM : WR_ESTORE;
-    mdb_cursor_close(cur);
-    return ret;
+    return visit(txn, cur, rc, &k, &v, MDB_PREV, from, from_len, fn, ud);
 }
 
 int wr_store_delete_range(wr_txn_t *txn, int db, const void *from, size_t from_len,
@@ -411,10 +456,8 @@ int wr_store_delete_range(wr_txn_t *txn, int db, const void *from, size_t from_l
 {
     if (deleted)
         *deleted = 0;
-    if (check_db(txn, db) || check_bounds(txn, &from, from_len, to, to_len))
-        return WR_EINVAL;
     MDB_cursor *cur;
-    int ret = cursor_open(txn, db, &cur);
+    int ret = range_open(txn, db, &from, from_len, to, to_len, &cur);
     if (ret != 0)
         return ret;
     uint64_t count = 0;
@@ -490,6 +533,24 @@ void wr_store_be64(uint8_t out[8], uint64_t v)
 {
     wr_store_be32(out, (uint32_t)(v >> 32));
     wr_store_be32(out + 4, (uint32_t)v);
+}
+
+long wr_store_release_pages(wr_store_t *store)
+{
+    if (!store || !store->env || !store->map_lo)
+        return WR_ESTORE;
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(store->env, &info) != 0 || mdb_env_stat(store->env, &st) != 0)
+        return WR_ESTORE;
+    size_t used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+    long page = sysconf(_SC_PAGESIZE);
+    used = (used + (size_t)page - 1) / (size_t)page * (size_t)page;
+    if (used > store->map_hi - store->map_lo)
+        used = store->map_hi - store->map_lo;
+    if (used == 0)
+        return 0;
+    return madvise((void *)store->map_lo, used, MADV_DONTNEED) == 0 ? (long)used : WR_ESTORE;
 }
 
 uint32_t wr_store_get_be32(const uint8_t in[4])

@@ -72,6 +72,12 @@ int wr_store_delete_range(wr_txn_t *txn, int db, const void *from, size_t from_l
 
 /* Fills info (entry counts read in a short read transaction). */
 int wr_store_info(wr_store_t *store, wr_store_info_t *info);
+/* Drops the map's pages from this process's page tables; they stay in the kernel's page cache.
+ * LMDB reads through the map, so every page a lookup or a copy-on-write ever touched stays
+ * mapped and counts in the process's RSS, growing towards the file's size; after this the next
+ * access faults the page back in from the cache. Data and open transactions are unaffected.
+ * Returns the bytes of map released (0 when none) or WR_ESTORE. */
+long wr_store_release_pages(wr_store_t *store);
 
 /* The last LMDB error text seen by this store (for logging), or "". */
 const char *wr_store_last_error(const wr_store_t *store);

@@ -43,7 +43,7 @@
 #define LEAF_CLUSTER_MAX 64          /* a node's cluster name, incl. NUL */
 #define LEAF_PATH_MAX    1024
 #define LEAF_MAX_NODES   100000
-#define LEAF_COUNTERS_MAX 32         /* >= counters in the catalogue (9 in this build; checked at start) */
+#define LEAF_COUNTERS_MAX 16         /* >= counters in the catalogue (9 in this build; checked at start) */
 
 #define LEAF_HIST_TIERS_MAX 6       /* downsampled history tiers (leaf_hist.c) */
 typedef struct {
@@ -133,7 +133,7 @@ typedef struct leaf_node {
     leaf_t  *leaf;
     uint32_t idx;
     char     name[WR_NODE_NAME_MAX];
-    char     host[WR_NODE_NAME_MAX];
+    const char *host;                 /* within name, after the '@' */
     int      port;
     char     address[LEAF_ADDR_MAX];
     int      state;                   /* WR_NODE_... */
@@ -180,6 +180,13 @@ struct leaf {
     size_t          n_nodes;
     uint32_t       *hash;             /* open addressing: node idx + 1, 0 = empty */
     size_t          hash_cap;
+    /* the indices of the owned nodes (a takeover group configures ~16x more nodes than a
+     * leaf watches: per-second and per-interval loops walk this, not every leaf_node_t) */
+    uint32_t       *owned_list;
+    size_t          n_owned;
+    int             owned_stale;      /* an owned flag changed: rebuilt by leaf_owned_nodes */
+    uint64_t        owned_gen;        /* bumped by every rebuild */
+    uint64_t        group_applied;    /* hash of the live-leaf list last applied (0: none) */
 
     /* BEAM side */
     ei_cnode          ec;
@@ -187,6 +194,7 @@ struct leaf {
     leaf_connector_t *conn;
     int               call_metric[LEAF_CALLS][LEAF_PARSE_MAX_VALUES];  /* slot -> metric or -1 */
     ev_periodic       poll;
+    double            tick_phase;     /* s into each second of the 1 s ticks (leaf_main.c) */
     ev_timer          retention_timer;
     ev_timer          delta_soon;
 
@@ -254,6 +262,11 @@ void leaf_node_set_state(leaf_t *lf, leaf_node_t *n, int state);
 leaf_node_t *leaf_node_find(leaf_t *lf, const char *name, size_t len);
 /* Sends one encoded message (tx) to rex of node n. Returns 0 or -1 (connection broken). */
 int  leaf_beam_send_rex(leaf_t *lf, leaf_node_t *n);
+/* Starts lf->tx as the rpc call {'$gen_call', {Self, Ref}, {call, Mod, Fun, Args, user}}, up to
+ * the header of an Args list of nargs elements (none for 0); the caller encodes the arguments,
+ * then leaf_rpc_tail. Both return 0 or WR_ENOMEM. */
+int  leaf_rpc_head(leaf_t *lf, const erlang_ref *ref, const char *mod, const char *fun, int nargs);
+int  leaf_rpc_tail(leaf_t *lf);
 
 /* leaf_poll.c */
 void leaf_poll_init(leaf_t *lf);
@@ -328,6 +341,9 @@ void leaf_group_on_command(leaf_t *lf, int parent, const char *args, size_t len)
 uint64_t leaf_group_score(const char *node, const char *leaf);
 
 /* leaf_beam.c (takeover) */
+/* The indices of the owned nodes, ascending, in *n; rebuilt after an owned flag changed (then
+ * lf->owned_gen grows). Valid until the next change of ownership. */
+const uint32_t *leaf_owned_nodes(leaf_t *lf, size_t *n);
 /* Starts watching n (owned = 1; connects it; its state is reported once known). */
 void leaf_beam_acquire(leaf_t *lf, leaf_node_t *n);
 /* Stops watching n (owned = 0; disconnects; no state change is reported upward). */

@@ -116,34 +116,6 @@ int leaf_agent_config_read(wr_config_t *cfg, leaf_cfg_t *out)
 
 /* ---- calls ------------------------------------------------------------------------------ */
 
-/* {'$gen_call', {Self, Ref}, {call, Mod, Fun, Args, user}} up to the Args list header. */
-static int encode_head(leaf_t *lf, const erlang_ref *ref, const char *mod, const char *fun, int nargs)
-{
-    ei_x_buff *x = &lf->tx;
-    x->index = 0;
-    int rc = 0;
-    rc |= ei_x_encode_version(x);
-    rc |= ei_x_encode_tuple_header(x, 3);
-    rc |= ei_x_encode_atom(x, "$gen_call");
-    rc |= ei_x_encode_tuple_header(x, 2);
-    rc |= ei_x_encode_pid(x, ei_self(&lf->ec));
-    rc |= ei_x_encode_ref(x, ref);
-    rc |= ei_x_encode_tuple_header(x, 5);
-    rc |= ei_x_encode_atom(x, "call");
-    rc |= ei_x_encode_atom(x, mod);
-    rc |= ei_x_encode_atom(x, fun);
-    if (nargs > 0)
-        rc |= ei_x_encode_list_header(x, nargs);
-    return rc;
-}
-
-static int encode_tail(leaf_t *lf)
-{
-    int rc = ei_x_encode_empty_list(&lf->tx);
-    rc |= ei_x_encode_atom(&lf->tx, "user");
-    return rc;
-}
-
 enum { CALL_MD5, CALL_LOAD, CALL_COLLECT };
 
 static int encode_agent_call(leaf_t *lf, int what, const erlang_ref *ref)
@@ -151,21 +123,21 @@ static int encode_agent_call(leaf_t *lf, int what, const erlang_ref *ref)
     int rc;
     switch (what) {
     case CALL_MD5:
-        rc = encode_head(lf, ref, "warren_agent", "module_info", 1);
+        rc = leaf_rpc_head(lf, ref, "warren_agent", "module_info", 1);
         rc |= ei_x_encode_atom(&lf->tx, "md5");
         break;
     case CALL_LOAD:
-        rc = encode_head(lf, ref, "code", "load_binary", 3);
+        rc = leaf_rpc_head(lf, ref, "code", "load_binary", 3);
         rc |= ei_x_encode_atom(&lf->tx, "warren_agent");
         rc |= ei_x_encode_string(&lf->tx, "warren_agent.beam");
         rc |= ei_x_encode_binary(&lf->tx, lf->cfg.agent_beam, (long)lf->cfg.agent_beam_len);
         break;
     default:
-        rc = encode_head(lf, ref, "warren_agent", "collect", 1);
+        rc = leaf_rpc_head(lf, ref, "warren_agent", "collect", 1);
         rc |= ei_x_encode_empty_list(&lf->tx);     /* Opts = [] */
         break;
     }
-    rc |= encode_tail(lf);
+    rc |= leaf_rpc_tail(lf);
     return rc ? WR_ENOMEM : 0;
 }
 

@@ -79,7 +79,9 @@ struct leaf_alarms {
     size_t     n;
     int8_t     map[LEAF_METRICS_MAX];           /* metric index -> W_..., or -1 */
     int        db;                              /* "alarms" database, or -1 */
-    ev_timer   down_timer;
+    ev_periodic down_timer;   /* at lf->tick_phase of each second, with the other 1 s ticks */
+    uint64_t    owned_gen;        /* lf->owned_gen when released[] was last brought up to date */
+    int         release_retry;    /* a release failed: try again next second */   /* on the wall-clock second, with the leaf's other 1 s ticks */
     int        timer_on;
     int64_t    now_mono;                        /* of the current node_down check */
     leaf_alarms_list_t *list;                   /* files and beam alarms (leaf_alarms_node.c) */
@@ -553,14 +555,26 @@ void leaf_alarms_check_down(leaf_t *lf, int64_t now_mono, int64_t now)
         return;
     const leaf_alarms_cfg_t *c = &lf->cfg.alarms;
     la->now_mono = now_mono;
-    for (size_t i = 0; i < la->n && i < lf->n_nodes; i++) {
-        leaf_node_t *n = &lf->nodes[i];
-        if (!n->owned) {                        /* once per hand-over, not every second */
-            if (!la->released[i])
-                la->released[i] = (uint8_t)release_node(lf, n, now);
-            continue;
+    size_t n_owned;
+    const uint32_t *owned = leaf_owned_nodes(lf, &n_owned);
+    if (la->owned_gen != lf->owned_gen || la->release_retry) {
+        /* ownership changed (or a release failed): once per hand-over, not every second */
+        la->owned_gen = lf->owned_gen;
+        la->release_retry = 0;
+        for (size_t i = 0; i < la->n && i < lf->n_nodes; i++) {
+            if (lf->nodes[i].owned)
+                la->released[i] = 0;
+            else if (!la->released[i] || la->nodes[i]) {     /* alarm state: owned briefly */
+                la->released[i] = (uint8_t)release_node(lf, &lf->nodes[i], now);
+                la->release_retry |= !la->released[i];
+            }
         }
-        la->released[i] = 0;
+    }
+    for (size_t k = 0; k < n_owned; k++) {
+        size_t i = owned[k];
+        if (i >= la->n)
+            continue;
+        leaf_node_t *n = &lf->nodes[i];
         node_al_t *na = al_get(la, i);
         if (!na)
             continue;
@@ -746,7 +760,7 @@ static void reload(leaf_t *lf)
     free(rl);
 }
 
-static void on_down_timer(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_down_timer(struct ev_loop *loop, ev_periodic *w, int revents)
 {
     (void)loop;
     (void)revents;
@@ -789,9 +803,9 @@ int leaf_alarms_init(leaf_t *lf, char *err, size_t errlen)
     }
     reload(lf);
     if (lf->loop) {
-        ev_timer_init(&la->down_timer, on_down_timer, 1.0, 1.0);
+        ev_periodic_init(&la->down_timer, on_down_timer, lf->tick_phase, 1.0, 0);
         la->down_timer.data = lf;
-        ev_timer_start(lf->loop, &la->down_timer);
+        ev_periodic_start(lf->loop, &la->down_timer);
         la->timer_on = 1;
     }
     return 0;
@@ -803,7 +817,7 @@ void leaf_alarms_fini(leaf_t *lf)
     if (!la)
         return;
     if (la->timer_on)
-        ev_timer_stop(lf->loop, &la->down_timer);
+        ev_periodic_stop(lf->loop, &la->down_timer);
     for (size_t i = 0; i < la->n; i++)
         al_free(la, i);
     leaf_alarms_list_free(&la->list);

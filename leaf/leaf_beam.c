@@ -90,7 +90,7 @@ static void close_conn(leaf_t *lf, leaf_node_t *n)
 {
     if (n->fd >= 0) {
         ev_io_stop(lf->loop, &n->io);
-        ei_close_connection(n->fd);
+        close(n->fd);   /* not ei_close_connection: only the connector thread touches ei's socket table */
         n->fd = -1;
     }
     leaf_frame_reset(&n->frame);     /* the buffer is kept: a handler may still read it */
@@ -333,14 +333,14 @@ static void on_connect_done(void *ud, uint32_t idx, int fd, const char *error)
     leaf_t *lf = ud;
     if (idx >= lf->n_nodes) {
         if (fd >= 0)
-            ei_close_connection(fd);
+            close(fd);
         return;
     }
     leaf_node_t *n = &lf->nodes[idx];
     n->connecting = 0;
     if (!n->owned) {                 /* let go of while the handshake ran */
         if (fd >= 0)
-            ei_close_connection(fd);
+            close(fd);
         return;
     }
     if (fd < 0) {
@@ -356,7 +356,7 @@ static void on_connect_done(void *ud, uint32_t idx, int fd, const char *error)
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
         WR_WARN("node %s: cannot make the connection non-blocking: %s", n->name, strerror(errno));
-        ei_close_connection(fd);
+        close(fd);
         lf->connects_failed++;
         leaf_node_set_state(lf, n, WR_NODE_DOWN);
         schedule_reconnect(lf, n);
@@ -434,7 +434,7 @@ int leaf_beam_init(leaf_t *lf)
         n->leaf = lf;
         n->idx = (uint32_t)i;
         snprintf(n->name, sizeof n->name, "%s", c->name);
-        snprintf(n->host, sizeof n->host, "%s", strchr(c->name, '@') + 1);
+        n->host = strchr(n->name, '@') ? strchr(n->name, '@') + 1 : n->name;
         n->port = c->port;
         snprintf(n->address, sizeof n->address, "%s", c->address);
         n->state = WR_NODE_UNKNOWN;
@@ -470,6 +470,7 @@ void leaf_beam_acquire(leaf_t *lf, leaf_node_t *n)
     if (n->owned)
         return;
     n->owned = 1;
+    lf->owned_stale = 1;
     n->backoff = 1.0;
     n->dirty = 0;                    /* reported once connected (UP) or failed (DOWN) */
     submit(lf, n);
@@ -480,6 +481,7 @@ void leaf_beam_release(leaf_t *lf, leaf_node_t *n)
     if (!n->owned)
         return;
     n->owned = 0;
+    lf->owned_stale = 1;
     ev_timer_stop(lf->loop, &n->retry);
     close_conn(lf, n);
     n->state = WR_NODE_UNKNOWN;      /* not reported: the new owner reports it */
@@ -538,6 +540,8 @@ void leaf_beam_fini(leaf_t *lf)
     lf->nodes = NULL;
     lf->n_nodes = 0;
     free(lf->hash);
+    free(lf->owned_list);
+    lf->owned_list = NULL;
     lf->hash = NULL;
     lf->hash_cap = 0;
     if (lf->rx.buff)

@@ -23,9 +23,18 @@ typedef struct {
     uint64_t   raw_hash;       /* of the last parsed reply's bytes: an equal reply is not parsed */
     char       release[WR_CENSUS_NAME_MAX];
     char       view[WR_CENSUS_VALUE_MAX];   /* "<members>:<md5 hex>"; "": none (census v1) */
-    char      *items;
+    char      *items;          /* sh->data (or the census's scratch while a reply is parsed) */
     size_t     len, n;
+    struct shared_items *sh;   /* the items, shared with every node that has the same ones */
 } cnode_t;
+
+/* A node's census is ~300-1,000 modules with their md5s (15-45 kB); the nodes of one release
+ * all have the same, so each distinct list is kept once with a count of its users. */
+typedef struct shared_items {
+    uint64_t hash;
+    size_t   len, n, refs;
+    char     data[];
+} shared_items_t;
 
 struct leaf_census {
     cnode_t            *nodes;
@@ -36,6 +45,10 @@ struct leaf_census {
     int                 retry;       /* an alarm emit failed: reconcile again */
     void               *blob;
     size_t              blob_len;
+    shared_items_t    **shared;      /* the distinct item lists */
+    size_t              n_shared, cap_shared;
+    char               *scratch;     /* a reply's items while they are parsed */
+    size_t              scratch_cap;
     uint64_t            blob_hash, sent_hash;
     unsigned            frames;
     uint64_t            asked, answered, errors, unsupported, rebuilt, sent, raised_n, cleared_n;
@@ -75,21 +88,7 @@ static struct leaf_census *get(leaf_t *lf)
 
 static int encode_call(leaf_t *lf, const erlang_ref *ref)
 {
-    ei_x_buff *x = &lf->tx;
-    x->index = 0;
-    int rc = ei_x_encode_version(x);
-    rc |= ei_x_encode_tuple_header(x, 3);
-    rc |= ei_x_encode_atom(x, "$gen_call");
-    rc |= ei_x_encode_tuple_header(x, 2);
-    rc |= ei_x_encode_pid(x, ei_self(&lf->ec));
-    rc |= ei_x_encode_ref(x, ref);
-    rc |= ei_x_encode_tuple_header(x, 5);
-    rc |= ei_x_encode_atom(x, "call");
-    rc |= ei_x_encode_atom(x, "warren_agent");
-    rc |= ei_x_encode_atom(x, "census");
-    rc |= ei_x_encode_empty_list(x);
-    rc |= ei_x_encode_atom(x, "user");
-    return rc ? WR_ENOMEM : 0;
+    return leaf_rpc_head(lf, ref, "warren_agent", "census", 0) | leaf_rpc_tail(lf);
 }
 
 int leaf_census_tick(leaf_t *lf, leaf_node_t *n)
@@ -191,9 +190,59 @@ static int parse_view(const char *buf, int *i, char *out, size_t cap)
     return 0;
 }
 
+/* The shared list equal to data (one more user), or a new one; NULL when out of memory. */
+static shared_items_t *items_intern(struct leaf_census *c, const char *data, size_t len, size_t n)
+{
+    uint64_t h = fnv(1469598103934665603ull, data, len);
+    for (size_t i = 0; i < c->n_shared; i++) {
+        shared_items_t *sh = c->shared[i];
+        if (sh->hash == h && sh->len == len && memcmp(sh->data, data, len) == 0) {
+            sh->refs++;
+            return sh;
+        }
+    }
+    if (c->n_shared == c->cap_shared) {
+        size_t nc = c->cap_shared ? c->cap_shared * 2 : 8;
+        shared_items_t **t = realloc(c->shared, nc * sizeof *t);
+        if (!t)
+            return NULL;
+        c->shared = t;
+        c->cap_shared = nc;
+    }
+    shared_items_t *sh = malloc(sizeof *sh + len + 1);
+    if (!sh)
+        return NULL;
+    sh->hash = h;
+    sh->len = len;
+    sh->n = n;
+    sh->refs = 1;
+    memcpy(sh->data, data, len);
+    sh->data[len] = '\0';
+    c->shared[c->n_shared++] = sh;
+    return sh;
+}
+
+/* One user less of cn's list (freed with its last user); cn then has no items. */
+static void items_release(struct leaf_census *c, cnode_t *cn)
+{
+    shared_items_t *sh = cn->sh;
+    cn->sh = NULL;
+    cn->items = NULL;
+    cn->len = cn->n = 0;
+    if (!sh || --sh->refs > 0)
+        return;
+    for (size_t i = 0; i < c->n_shared; i++)
+        if (c->shared[i] == sh) {
+            c->shared[i] = c->shared[--c->n_shared];
+            break;
+        }
+    free(sh);
+}
+
 /* {warren_census, 1, Release, [{Mod, Md5}], [{App, Vsn}]} or {warren_census, 2, Release,
- * [{Mod, Md5}], [{App, Vsn}], {Members, ViewMd5}} at ri into cn. */
-static int parse(const char *buf, int ri, cnode_t *cn, char *why, size_t whylen)
+ * [{Mod, Md5}], [{App, Vsn}], {Members, ViewMd5}} at ri into cn (its items into cn->items,
+ * a buffer of *cap bytes that append may grow). */
+static int parse(const char *buf, int ri, cnode_t *cn, size_t *capp, char *why, size_t whylen)
 {
     int i = ri, arity = 0;
     long ver = 0;
@@ -209,7 +258,7 @@ static int parse(const char *buf, int ri, cnode_t *cn, char *why, size_t whylen)
         snprintf(why, whylen, "release: expected a binary of 1..255 bytes");
         return WR_EPROTO;
     }
-    size_t cap = 0;
+    size_t *cap = capp;
     cn->len = cn->n = 0;
     for (int kind = WR_CENSUS_MODULE; kind <= WR_CENSUS_APP; kind++) {
         int len = 0;
@@ -245,7 +294,7 @@ static int parse(const char *buf, int ri, cnode_t *cn, char *why, size_t whylen)
             }
             if (cn->n >= LEAF_CENSUS_ITEMS_MAX)
                 continue;                      /* over the cap: counted by the caller */
-            if (append(cn, &cap, kind, name, (size_t)nl, v, (size_t)vl) != 0) {
+            if (append(cn, cap, kind, name, (size_t)nl, v, (size_t)vl) != 0) {
                 snprintf(why, whylen, "out of memory");
                 return WR_ENOMEM;
             }
@@ -285,7 +334,22 @@ int leaf_census_on_reply(leaf_t *lf, leaf_node_t *n, const erlang_ref *ref, int 
         return 1;
     }
     cn->raw_hash = 0;
-    if (parse(lf->rx.buff, ri, cn, why, sizeof why) != 0) {
+    shared_items_t *old = cn->sh;
+    cn->sh = NULL;
+    cn->items = c->scratch;
+    int prc = parse(lf->rx.buff, ri, cn, &c->scratch_cap, why, sizeof why);
+    c->scratch = cn->items;                    /* append may have moved it */
+    if (prc == 0 && !(cn->sh = items_intern(c, cn->items, cn->len, cn->n))) {
+        snprintf(why, sizeof why, "out of memory");
+        prc = WR_ENOMEM;
+    }
+    cn->items = cn->sh ? cn->sh->data : NULL;
+    if (old) {                                 /* after the intern: an equal list is kept */
+        cnode_t tmp = {.sh = old};
+        items_release(c, &tmp);
+    }
+    if (prc != 0) {
+        cn->len = cn->n = 0;
         c->errors++;
         cn->hash = 0;
         cn->unsupported = 1;                   /* an old agent, or a bad answer: not again this UP period */
@@ -408,7 +472,9 @@ void leaf_census_fini(leaf_t *lf)
             (unsigned long long)c->cleared_n, st.releases, st.clusters, st.entries,
             (unsigned long long)st.dropped);
     for (size_t i = 0; i < c->n; i++)
-        free(c->nodes[i].items);
+        items_release(c, &c->nodes[i]);
+    free(c->shared);
+    free(c->scratch);
     free(c->nodes);
     free(c->blob);
     wr_census_destroy(&c->sum);

@@ -13,7 +13,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <pthread.h>
@@ -175,6 +177,19 @@ static int connect_once(leaf_connector_t *c, job_t *j)
     } else {
         fd = ei_connect_tmo(&c->ec, j->name, c->timeout_ms);
     }
+    /* erl_interface's _tmo handshakes wait in select(2), which overwrites the stack for a
+     * descriptor >= FD_SETSIZE: an established connection moves above it, so a leaf holding
+     * 1,100 connections still handshakes on low descriptors (it crashed in ei_connect_helper,
+     * tests/integration/test_leaf_many_conns.sh). Done here, on this thread: erl_interface's
+     * socket table is not safe to change from two threads (the loop thread never calls into
+     * it: it closes its connections with close(2)). */
+    if (fd >= 0 && fd < FD_SETSIZE) {
+        int hi = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+        if (hi >= 0) {
+            ei_close_connection(fd);
+            fd = hi;
+        }
+    }
     if (fd < 0) {
         int e = erl_errno, known = 1;
         char alive[WR_NODE_NAME_MAX];
@@ -331,7 +346,7 @@ void leaf_connector_destroy(leaf_connector_t **cp)
         free(j);
     while ((j = q_pop(&c->results)) != NULL) {
         if (j->fd >= 0)
-            ei_close_connection(j->fd);
+            close(j->fd);
         free(j);
     }
     pthread_mutex_destroy(&c->mu);

@@ -18,7 +18,7 @@ struct leaf_events {
     wr_evsend_t  *snd;
     wr_encoder_t *enc;
     wr_event_t   *own;                /* scratch: the leaf's own outbox_overflow alarm */
-    ev_timer      tick;
+    ev_periodic   tick;     /* at lf->tick_phase of each second, with the other 1 s ticks */
     int64_t       stats_log_ms;       /* mono ms of the last counters line */
     uint64_t      stats_logged;       /* ids + acked + dropped at that line */
     uint64_t      pushed, push_failed, alarms, notifs;
@@ -63,7 +63,7 @@ static void check_overflow(leaf_t *lf)
         wr_evsend_overflow_reported(e->snd, sev);
 }
 
-static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_tick(struct ev_loop *loop, ev_periodic *w, int revents)
 {
     (void)loop;
     (void)revents;
@@ -114,9 +114,9 @@ int leaf_events_init(leaf_t *lf, char *err, size_t errlen)
     if (st.pending)
         WR_INFO("events: %llu unacknowledged event(s) from an earlier run will be resent",
                 (unsigned long long)st.pending);
-    ev_timer_init(&e->tick, on_tick, 1.0, 1.0);
+    ev_periodic_init(&e->tick, on_tick, lf->tick_phase, 1.0, 0);
     e->tick.data = lf;
-    ev_timer_start(lf->loop, &e->tick);
+    ev_periodic_start(lf->loop, &e->tick);
     return 0;
 }
 
@@ -126,7 +126,7 @@ void leaf_events_fini(leaf_t *lf)
     if (!e)
         return;
     if (lf->loop)
-        ev_timer_stop(lf->loop, &e->tick);
+        ev_periodic_stop(lf->loop, &e->tick);
     if (e->snd) {
         wr_evsend_flush(e->snd);
         log_counters(lf, " at stop");

@@ -89,6 +89,7 @@ void leaf_group_init(leaf_t *lf)
 {
     for (size_t i = 0; i < lf->n_nodes; i++)
         lf->nodes[i].owned = 1;
+    lf->owned_stale = 1;
     if (!lf->cfg.n_group_leaves)
         return;
     /* Not connected yet: only flags change here (leaf_beam_start connects the owned ones). */
@@ -106,6 +107,7 @@ void leaf_group_init(leaf_t *lf)
         }
         nd->owned = best && strcmp(best, lf->cfg.id) == 0;
     }
+    lf->owned_stale = 1;
     WR_INFO("group of %zu leaves: watching %zu of its %zu nodes until the relay says who is live",
             lf->cfg.n_group_leaves, owned_count(lf), lf->n_nodes);
 }
@@ -146,10 +148,19 @@ void leaf_group_on_command(leaf_t *lf, int parent, const char *args, size_t len)
     }
     if (!why && !self)
         why = "the live leaves do not include this leaf";
+    /* the relay repeats its announcement (every 10 s): the same live leaves in the same
+     * order give the same owners, so 16 x 1,600 scores are not computed again */
+    uint64_t sig = 1469598103934665603ull;
+    for (size_t i = 0; !why && i < n; i++)
+        sig = (leaf_group_score(leaves[i], "") ^ sig) * 1099511628211ull;
+    sig |= 1;
     if (why) {
         lf->group_ignored++;
         WR_WARN("COMMAND group from the active parent ignored: %s", why);
+    } else if (sig == lf->group_applied) {
+        lf->group_version = (uint64_t)json_integer_value(jv);
     } else {
+        lf->group_applied = sig;
         size_t gained, lost;
         group_apply(lf, leaves, n, &gained, &lost);
         lf->group_version = (uint64_t)json_integer_value(jv);

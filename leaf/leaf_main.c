@@ -85,6 +85,11 @@ int main(int argc, char **argv)
 
     int rc = 1;
     char err[512] = "";
+    /* The leaf's 1 s work (node-down checks, probes, the outbox tick) shares one wake-up at a
+     * phase of its own in each second: not on the second itself, when every process of the
+     * fabric sends its heartbeats (wr_link_*: a node_down raised there waited behind that
+     * burst: leaf raise -> root p99 59 ms at 10,000 nodes, against 10-25 ms for the others). */
+    lf.tick_phase = 0.1 + 0.8 * (double)(leaf_group_score("tick", lf.cfg.id) % 1000u) / 1000.0;
     ev_signal sigs[2];
     if (leaf_beam_init(&lf) != 0)
         goto out;

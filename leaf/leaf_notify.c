@@ -347,7 +347,7 @@ typedef struct {
 struct leaf_notify {
     notify_node_t      *nodes;
     size_t              n;
-    ev_timer            tick;
+    ev_periodic         tick;   /* at lf->tick_phase of each second, with the other 1 s ticks */
     leaf_notify_stats_t st;
     uint64_t            warned_dropped, warned_source;
     int64_t             last_warn;
@@ -508,19 +508,8 @@ static int encode_call(leaf_t *lf, const erlang_ref *ref, const char *mod, const
                        const char *atom_arg, int subscribe)
 {
     ei_x_buff *x = &lf->tx;
-    x->index = 0;
-    int rc = ei_x_encode_version(x);
-    rc |= ei_x_encode_tuple_header(x, 3);
-    rc |= ei_x_encode_atom(x, "$gen_call");
-    rc |= ei_x_encode_tuple_header(x, 2);
-    rc |= ei_x_encode_pid(x, ei_self(&lf->ec));
-    rc |= ei_x_encode_ref(x, ref);
-    rc |= ei_x_encode_tuple_header(x, 5);
-    rc |= ei_x_encode_atom(x, "call");
-    rc |= ei_x_encode_atom(x, mod);
-    rc |= ei_x_encode_atom(x, fun);
+    int rc = leaf_rpc_head(lf, ref, mod, fun, subscribe ? 2 : atom_arg ? 1 : 0) ? -1 : 0;
     if (subscribe) {          /* [LeafNode, [{system_monitor, B}, {source_rate, N}]] */
-        rc |= ei_x_encode_list_header(x, 2);
         rc |= ei_x_encode_atom(x, lf->cfg.node_name);
         rc |= ei_x_encode_list_header(x, 2);
         rc |= ei_x_encode_tuple_header(x, 2);
@@ -531,12 +520,9 @@ static int encode_call(leaf_t *lf, const erlang_ref *ref, const char *mod, const
         rc |= ei_x_encode_long(x, lf->cfg.notify_source_rate);
         rc |= ei_x_encode_empty_list(x);
     } else if (atom_arg) {
-        rc |= ei_x_encode_list_header(x, 1);
         rc |= ei_x_encode_atom(x, atom_arg);
     }
-    rc |= ei_x_encode_empty_list(x);
-    rc |= ei_x_encode_atom(x, "user");
-    return rc ? WR_ENOMEM : 0;
+    return rc ? WR_ENOMEM : leaf_rpc_tail(lf);
 }
 
 /* Sends one call; 0, or -1 when the node was lost (the caller must not touch it further). */
@@ -719,14 +705,19 @@ static void warn_drops(leaf_t *lf, int64_t now)
     N->last_warn = now;
 }
 
-static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_tick(struct ev_loop *loop, ev_periodic *w, int revents)
 {
     (void)loop;
     (void)revents;
     leaf_t *lf = w->data;
     struct leaf_notify *N = lf->notify;
     int64_t now = wr_mono_ms();
-    for (size_t i = 0; i < N->n && i < lf->n_nodes; i++) {
+    size_t n_owned;
+    const uint32_t *owned = leaf_owned_nodes(lf, &n_owned);
+    for (size_t k = 0; k < n_owned; k++) {
+        size_t i = owned[k];
+        if (i >= N->n)
+            continue;
         leaf_node_t *n = &lf->nodes[i];
         notify_node_t *nn = &N->nodes[i];
         if (n->state != WR_NODE_UP || n->fd < 0 || !n->owned)
@@ -762,9 +753,9 @@ int leaf_notify_init(leaf_t *lf)
     }
     N->last_warn = wr_mono_ms();
     lf->notify = N;
-    ev_timer_init(&N->tick, on_tick, 1.0, 1.0);
+    ev_periodic_init(&N->tick, on_tick, lf->tick_phase, 1.0, 0);
     N->tick.data = lf;
-    ev_timer_start(lf->loop, &N->tick);
+    ev_periodic_start(lf->loop, &N->tick);
     return 0;
 }
 
@@ -785,7 +776,7 @@ void leaf_notify_fini(leaf_t *lf)
             (unsigned long long)N->st.filtered, (unsigned long long)N->st.push_failed,
             (unsigned long long)N->st.subscribes);
     if (lf->loop)
-        ev_timer_stop(lf->loop, &N->tick);
+        ev_periodic_stop(lf->loop, &N->tick);
     free(N->nodes);
     free(N);
     lf->notify = NULL;

@@ -53,26 +53,10 @@ void leaf_poll_init(leaf_t *lf)
 
 static int encode_call(leaf_t *lf, const leaf_call_t *c, const erlang_ref *ref)
 {
-    ei_x_buff *x = &lf->tx;
-    x->index = 0;
-    int rc = 0;
-    rc |= ei_x_encode_version(x);
-    rc |= ei_x_encode_tuple_header(x, 3);
-    rc |= ei_x_encode_atom(x, "$gen_call");
-    rc |= ei_x_encode_tuple_header(x, 2);
-    rc |= ei_x_encode_pid(x, ei_self(&lf->ec));
-    rc |= ei_x_encode_ref(x, ref);
-    rc |= ei_x_encode_tuple_header(x, 5);
-    rc |= ei_x_encode_atom(x, "call");
-    rc |= ei_x_encode_atom(x, c->mod);
-    rc |= ei_x_encode_atom(x, c->fun);
-    if (c->arg) {
-        rc |= ei_x_encode_list_header(x, 1);
-        rc |= ei_x_encode_atom(x, c->arg);
-    }
-    rc |= ei_x_encode_empty_list(x);
-    rc |= ei_x_encode_atom(x, "user");
-    return rc ? WR_ENOMEM : 0;
+    int rc = leaf_rpc_head(lf, ref, c->mod, c->fun, c->arg ? 1 : 0);
+    if (c->arg)
+        rc |= ei_x_encode_atom(&lf->tx, c->arg) ? WR_ENOMEM : 0;
+    return rc | leaf_rpc_tail(lf);
 }
 
 static void send_calls(leaf_t *lf, leaf_node_t *n, int64_t now_wall)
@@ -131,11 +115,17 @@ void leaf_poll_tick(leaf_t *lf)
     leaf_events_flush(lf);              /* its alarms go up now, not after the flush and calls */
     size_t written = leaf_samples_flush(lf);
     lf->samples_per_s = (double)written / lf->cfg.interval;
+    /* the pages this round's commit read through the map leave our RSS (page cache keeps
+     * them; the next round faults back the few it needs): measured 2.7 MB a leaf after 90 s */
+    if (lf->store)
+        (void)wr_store_release_pages(lf->store);
     leaf_up_send_delta(lf);
 
     int64_t silent_max = (int64_t)(lf->cfg.down_after * lf->cfg.interval * 1000.0);
-    for (size_t i = 0; i < lf->n_nodes; i++) {
-        leaf_node_t *n = &lf->nodes[i];
+    size_t n_owned;
+    const uint32_t *owned = leaf_owned_nodes(lf, &n_owned);
+    for (size_t k = 0; k < n_owned; k++) {
+        leaf_node_t *n = &lf->nodes[owned[k]];
         if (n->state != WR_NODE_UP || n->fd < 0)
             continue;
         if (now_mono - n->last_reply_mono > silent_max) {

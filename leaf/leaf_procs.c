@@ -136,25 +136,10 @@ out:
 /* {'$gen_call', {Self, Ref}, {call, warren_agent, procs, [By, N], user}} into lf->tx. */
 static int encode_procs_call(leaf_t *lf, const erlang_ref *ref, int by, int n)
 {
-    ei_x_buff *x = &lf->tx;
-    x->index = 0;
-    int rc = 0;
-    rc |= ei_x_encode_version(x);
-    rc |= ei_x_encode_tuple_header(x, 3);
-    rc |= ei_x_encode_atom(x, "$gen_call");
-    rc |= ei_x_encode_tuple_header(x, 2);
-    rc |= ei_x_encode_pid(x, ei_self(&lf->ec));
-    rc |= ei_x_encode_ref(x, ref);
-    rc |= ei_x_encode_tuple_header(x, 5);
-    rc |= ei_x_encode_atom(x, "call");
-    rc |= ei_x_encode_atom(x, "warren_agent");
-    rc |= ei_x_encode_atom(x, "procs");
-    rc |= ei_x_encode_list_header(x, 2);
-    rc |= ei_x_encode_atom(x, by_names[by]);
-    rc |= ei_x_encode_long(x, n);
-    rc |= ei_x_encode_empty_list(x);
-    rc |= ei_x_encode_atom(x, "user");
-    return rc ? WR_ENOMEM : 0;
+    int rc = leaf_rpc_head(lf, ref, "warren_agent", "procs", 2) ? -1 : 0;
+    rc |= ei_x_encode_atom(&lf->tx, by_names[by]);
+    rc |= ei_x_encode_long(&lf->tx, n);
+    return rc ? WR_ENOMEM : leaf_rpc_tail(lf);
 }
 
 int leaf_procs_start(leaf_t *lf, leaf_node_t *n, int parent, uint64_t qid, const char *args,

@@ -828,4 +828,5 @@ void leaf_samples_retention(leaf_t *lf)
                  lf->cfg.retention);
     leaf_hist_retention(lf, now);
     enforce_size(lf);
+    (void)wr_store_release_pages(lf->store);   /* the pages the scans read (leaf_poll.c) */
 }

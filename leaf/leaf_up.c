@@ -34,8 +34,10 @@ static void build_state(leaf_t *lf, int snapshot, wr_state_msg_t *msg, wr_tier_e
     msg->at_ms = wr_wall_ms();
     size_t k = 0;
     uint32_t up = 0, owned = 0;
-    for (size_t i = 0; i < lf->n_nodes; i++) {
-        leaf_node_t *n = &lf->nodes[i];
+    size_t n_owned;
+    const uint32_t *own = leaf_owned_nodes(lf, &n_owned);
+    for (size_t j = 0; j < n_owned; j++) {
+        leaf_node_t *n = &lf->nodes[own[j]];
         if (!n->owned)
             continue;
         owned++;
@@ -149,9 +151,11 @@ void leaf_up_send_delta(leaf_t *lf)
         return;
     }
     /* sent, or no parent up (a parent coming up gets a SNAPSHOT) */
-clear:
-    for (size_t i = 0; i < lf->n_nodes; i++)
-        lf->nodes[i].dirty = 0;
+clear:;
+    size_t n_owned;            /* an unowned node is never dirty (leaf_beam_release) */
+    const uint32_t *own = leaf_owned_nodes(lf, &n_owned);
+    for (size_t j = 0; j < n_owned; j++)
+        lf->nodes[own[j]].dirty = 0;
 }
 
 static void on_delta_soon(struct ev_loop *loop, ev_timer *w, int revents)

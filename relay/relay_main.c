@@ -41,13 +41,10 @@ int main(int argc, char **argv)
     wr_daemon_finish_config(cfg, &args);
     wr_config_destroy(&cfg);
 
-    wr_daemon_raise_nofile();
-    struct ev_loop *loop = ev_default_loop(0);
-    void *zctx = zmq_ctx_new();
-    if (!loop || !zctx) {
-        WR_ERROR("cannot create the event loop or the ZeroMQ context");
+    struct ev_loop *loop;
+    void *zctx;
+    if (wr_daemon_loop_new(&loop, &zctx) != 0)
         return 1;
-    }
     char err[512];
     tier_t *tier = tier_new(loop, zctx, &conf.params, err, sizeof err);
     if (!tier) {
@@ -62,13 +59,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < conf.n_parents; i++)
         WR_INFO("parent %zu: %s", i, conf.parents[i]);
 
-    ev_signal sigs[2];
-    wr_daemon_signals(loop, sigs);
-    ev_run(loop, 0);
+    wr_daemon_run(loop);
 
-    WR_INFO("shutting down");
-    ev_signal_stop(loop, &sigs[0]);
-    ev_signal_stop(loop, &sigs[1]);
     tier_destroy(&tier);
     zmq_ctx_term(zctx);
     tier_config_free(&conf);

@@ -2,9 +2,11 @@
  * of kind "leaf" are its leaf group; it tells each of them who is live with COMMAND "group"
  * {"leaves": ["leaf-1", ...], "version": n}, and the leaves re-partition their nodes by
  * rendezvous hashing (leaf/leaf_group.c). An announcement goes out 300 ms after a child comes
- * up or dies (changes within that window ride along), never before the start-up grace (so a
- * restarted relay, whose children say HELLO within one heartbeat, does not announce a partial
- * group), and again every 10 s (a lost announcement heals). version grows whenever the set
+ * up or dies (changes within that window ride along), never before the start-up grace, counted
+ * from the relay's start and again from the first child it hears (so neither a restarted relay,
+ * whose children say HELLO within one heartbeat, nor a relay started before its leaves
+ * announces the first leaf alone: that leaf took over the whole group, 1,600 nodes, for a
+ * moment), and again every 10 s (a lost announcement heals). version grows whenever the set
  * changes. Both relays of a pair see the same live leaves (a leaf heartbeats to each parent),
  * so a failover does not move nodes. Not here: the node table (a handed-over node keeps its
  * last state until its new owner reports it: tier_nodes.c). */
@@ -23,6 +25,8 @@ struct tier_group {
     tier_t  *t;
     ev_timer timer;
     int64_t  ready_mono;      /* no announcement before this (start-up grace) */
+    uint32_t grace_ms;
+    int      heard;           /* a child came up since the start: the grace restarted then */
     uint64_t version;
     char    *last;            /* the last announced leaves array (JSON text) */
     uint64_t sent, send_failed;
@@ -92,6 +96,7 @@ int tier_group_init(tier_t *t, uint32_t grace_ms)
         return WR_ENOMEM;
     g->t = t;
     g->ready_mono = wr_mono_ms() + grace_ms;
+    g->grace_ms = grace_ms;
     ev_timer_init(&g->timer, on_timer, GROUP_REPEAT_S, GROUP_REPEAT_S);
     g->timer.data = t;
     t->group = g;
@@ -115,6 +120,11 @@ void tier_group_changed(tier_t *t)
     if (!g)
         return;
     int64_t now = wr_mono_ms();
+    if (!g->heard) {
+        g->heard = 1;
+        if (now + g->grace_ms > g->ready_mono)
+            g->ready_mono = now + g->grace_ms;
+    }
     int64_t due = now + GROUP_DEBOUNCE_MS;
     if (due < g->ready_mono)
         due = g->ready_mono;

@@ -173,48 +173,12 @@ static void on_query_reply(void *ud, int status, const char *error, const char *
 
 /* ---- query-string parameters ------------------------------------------------------ */
 
-#define RH_PARAM_VALUE_MAX 64
-typedef struct {
-    const char *const *allowed;
-    char  names[4][16];
-    char  values[4][RH_PARAM_VALUE_MAX];
-    int   present[4];
-    char  bad[80];          /* first error, "" if none */
-} params_t;
-
-static enum MHD_Result param_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    params_t *p = cls;
-    if (p->bad[0])
-        return MHD_NO;
-    if (strcmp(key, "_") == 0)          /* cache-buster of browsers' scripts */
-        return MHD_YES;
-    for (int i = 0; p->allowed[i]; i++) {
-        if (strcmp(key, p->allowed[i]) != 0)
-            continue;
-        if (!value) value = "";
-        int rc = rh_url_decode(value, strlen(value), p->values[i], sizeof p->values[i], NULL);
-        if (rc == WR_ETOOBIG)
-            snprintf(p->bad, sizeof p->bad, "%s: value too long", p->allowed[i]);
-        else if (rc < 0)
-            snprintf(p->bad, sizeof p->bad, "%s: bad escape or control character", p->allowed[i]);
-        p->present[i] = 1;
-        return MHD_YES;
-    }
-    char k[32];
-    if (rh_url_decode(key, strlen(key), k, sizeof k, NULL) < 0)
-        snprintf(k, sizeof k, "?");
-    snprintf(p->bad, sizeof p->bad, "unknown parameter '%s'", k);
-    return MHD_NO;
-}
+#define RH_PARAM_VALUE_MAX 64   /* a value's buffer here, NUL included */
 
 /* Reads the query string; 0 or -1 with the request answered 400. */
-static int read_params(http_req_t *rq, const char *const *allowed, params_t *p)
+static int read_params(http_req_t *rq, const char *const *allowed, rh_params_t *p)
 {
-    memset(p, 0, sizeof *p);
-    p->allowed = allowed;
-    MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, param_iter, p);
-    if (p->bad[0]) {
+    if (rh_params_read(rq->conn, allowed, RH_PARAM_VALUE_MAX, p) < 0) {
         set_error(rq, 400, "%s", p->bad);
         return -1;
     }
@@ -223,11 +187,36 @@ static int read_params(http_req_t *rq, const char *const *allowed, params_t *p)
 
 /* ---- routes ------------------------------------------------------------------------ */
 
-static void route_metric(http_req_t *rq, const char *node, const char *metric)
+/* Routes query cmd with args (freed here) to node's leaf and suspends the request until
+ * on_query_reply; answers it 404 / 502 / 500 at once when the query cannot be sent. */
+static void send_query(http_req_t *rq, const char *node, const char *cmd, rh_buf_t *args)
 {
     root_http_t *h = rq->http;
+    h->stats.queries++;
+    int rc = tier_query(h->tier, node, cmd, args->buf, on_query_reply, rq, &rq->qid);
+    rh_buf_free(args);
+    if (rc == 0) {
+        rq->state = RQ_WAITING;
+        rq->next = h->waiting;
+        if (h->waiting) h->waiting->prev = rq;
+        h->waiting = rq;
+        h->stats.active_queries++;
+        MHD_suspend_connection(rq->conn);
+        return;
+    }
+    h->stats.queries_failed++;
+    if (rc == WR_ENOTFOUND)
+        set_error(rq, 404, "unknown node '%s'", node);
+    else if (rc == WR_EAGAIN)
+        set_error(rq, 502, "the subtree of node '%s' is unreachable", node);
+    else
+        rh_resp_json_error(&rq->resp, 500, "query failed: %s", wr_strerror(rc)), rq->state = RQ_READY;
+}
+
+static void route_metric(http_req_t *rq, const char *node, const char *metric)
+{
     static const char *const allowed[] = {"since", "until", "limit", "step", NULL};
-    params_t p;
+    rh_params_t p;
     if (read_params(rq, allowed, &p) < 0)
         return;
     int64_t now = wr_wall_ms(), since = 0, until = 0, limit = RH_LIMIT_DEFAULT, step = 0;
@@ -260,34 +249,15 @@ static void route_metric(http_req_t *rq, const char *node, const char *metric)
         rh_buf_free(&args);
         return set_error(rq, 500, "out of memory%s", NULL);
     }
-    h->stats.queries++;
-    int rc = tier_query(h->tier, node, "metric", args.buf, on_query_reply, rq, &rq->qid);
-    rh_buf_free(&args);
-    if (rc == 0) {
-        rq->state = RQ_WAITING;
-        rq->next = h->waiting;
-        if (h->waiting) h->waiting->prev = rq;
-        h->waiting = rq;
-        h->stats.active_queries++;
-        MHD_suspend_connection(rq->conn);
-        return;
-    }
-    h->stats.queries_failed++;
-    if (rc == WR_ENOTFOUND)
-        set_error(rq, 404, "unknown node '%s'", node);
-    else if (rc == WR_EAGAIN)
-        set_error(rq, 502, "the subtree of node '%s' is unreachable", node);
-    else
-        rh_resp_json_error(&rq->resp, 500, "query failed: %s", wr_strerror(rc)), rq->state = RQ_READY;
+    send_query(rq, node, "metric", &args);
 }
 
 /* GET /api/v1/nodes/{node}/procs?by=&n=: the live top-N processes, routed to the leaf like
  * route_metric (rh_api_procs_args checks the parameters and builds the query's args). */
 static void route_procs(http_req_t *rq, const char *node)
 {
-    root_http_t *h = rq->http;
     static const char *const allowed[] = {"by", "n", NULL};
-    params_t p;
+    rh_params_t p;
     if (read_params(rq, allowed, &p) < 0)
         return;
     rh_buf_t args;
@@ -298,25 +268,7 @@ static void route_procs(http_req_t *rq, const char *node)
         rh_buf_free(&args);
         return set_error(rq, 400, "%s", err);
     }
-    h->stats.queries++;
-    int rc = tier_query(h->tier, node, "procs", args.buf, on_query_reply, rq, &rq->qid);
-    rh_buf_free(&args);
-    if (rc == 0) {
-        rq->state = RQ_WAITING;
-        rq->next = h->waiting;
-        if (h->waiting) h->waiting->prev = rq;
-        h->waiting = rq;
-        h->stats.active_queries++;
-        MHD_suspend_connection(rq->conn);
-        return;
-    }
-    h->stats.queries_failed++;
-    if (rc == WR_ENOTFOUND)
-        set_error(rq, 404, "unknown node '%s'", node);
-    else if (rc == WR_EAGAIN)
-        set_error(rq, 502, "the subtree of node '%s' is unreachable", node);
-    else
-        rh_resp_json_error(&rq->resp, 500, "query failed: %s", wr_strerror(rc)), rq->state = RQ_READY;
+    send_query(rq, node, "procs", &args);
 }
 
 /* Decodes one path segment into out; 0 or -1 with the request answered 400. */
@@ -354,7 +306,7 @@ static void route_api(http_req_t *rq, const char *path)
             break;
         s = e + 1;
     }
-    params_t p;
+    rh_params_t p;
 #define IS(i, lit) (len[i] == sizeof(lit) - 1 && memcmp(seg[i], lit, len[i]) == 0)
     if (n == 1 && IS(0, "status")) {
         if (read_params(rq, none, &p) == 0)
@@ -475,7 +427,7 @@ static void dispatch(http_req_t *rq, const char *url)
 {
     root_http_t *h = rq->http;
     static const char *const none[] = {NULL};
-    params_t p;
+    rh_params_t p;
     if (strcmp(url, "/metrics") == 0) {
         if (read_params(rq, none, &p) == 0)
             rh_api_prometheus(h->tier, &h->stats, h->north, &rq->resp), rq->state = RQ_READY;

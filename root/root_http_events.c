@@ -16,41 +16,7 @@
 #include "wr_time.h"
 
 #define CT_JSON       "application/json"
-#define EV_PARAM_MAX  256
-#define EV_PARAMS     6
-
-typedef struct {
-    const char *const *allowed;
-    char  values[EV_PARAMS][EV_PARAM_MAX];
-    int   present[EV_PARAMS];
-    char  bad[128];
-} evp_t;
-
-static enum MHD_Result evp_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    evp_t *p = cls;
-    (void)kind;
-    if (p->bad[0])
-        return MHD_NO;
-    if (strcmp(key, "_") == 0)
-        return MHD_YES;
-    for (int i = 0; p->allowed[i]; i++) {
-        if (strcmp(key, p->allowed[i]) != 0)
-            continue;
-        int rc = rh_url_decode(value ? value : "", value ? strlen(value) : 0, p->values[i],
-                               sizeof p->values[i], NULL);
-        if (rc < 0)
-            snprintf(p->bad, sizeof p->bad, "%s: %s", p->allowed[i],
-                     rc == WR_ETOOBIG ? "value too long" : "bad escape or control character");
-        p->present[i] = 1;
-        return MHD_YES;
-    }
-    char k[32];
-    if (rh_url_decode(key, strlen(key), k, sizeof k, NULL) < 0)
-        snprintf(k, sizeof k, "?");
-    snprintf(p->bad, sizeof p->bad, "unknown parameter '%s'", k);
-    return MHD_NO;
-}
+#define EV_PARAM_MAX  256      /* a value's buffer here, NUL included */
 
 static void json_ok(rh_resp_t *r)
 {
@@ -148,7 +114,7 @@ static int notif_fn(void *ud, const wr_event_t *ev)
 /* ---- handlers ------------------------------------------------------------------------------------ */
 
 /* Parses the shared filter parameters since, until, limit, node, type (indexes given). */
-static int read_filter(const evp_t *p, int i_since, int i_until, int i_limit, int i_node, int i_type,
+static int read_filter(const rh_params_t *p, int i_since, int i_until, int i_limit, int i_node, int i_type,
                        root_events_filter_t *f, rh_resp_t *r)
 {
     int64_t now = wr_wall_ms(), limit = RH_LIMIT_DEFAULT;
@@ -177,11 +143,8 @@ static int read_filter(const evp_t *p, int i_since, int i_until, int i_limit, in
 static void api_alarms(tier_t *tier, root_events_t *events, struct MHD_Connection *conn, rh_resp_t *r)
 {
     static const char *const allowed[] = {"all", "since", "until", "limit", "node", "type", NULL};
-    evp_t p;
-    memset(&p, 0, sizeof p);
-    p.allowed = allowed;
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, evp_iter, &p);
-    if (p.bad[0])
+    rh_params_t p;
+    if (rh_params_read(conn, allowed, EV_PARAM_MAX, &p) < 0)
         return rh_resp_json_error(r, 400, "%s", p.bad);
     int all = 0;
     if (p.present[0]) {
@@ -221,11 +184,8 @@ static void api_alarms(tier_t *tier, root_events_t *events, struct MHD_Connectio
 static void api_notifications(root_events_t *events, struct MHD_Connection *conn, rh_resp_t *r)
 {
     static const char *const allowed[] = {"since", "until", "limit", "node", "type", NULL};
-    evp_t p;
-    memset(&p, 0, sizeof p);
-    p.allowed = allowed;
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, evp_iter, &p);
-    if (p.bad[0])
+    rh_params_t p;
+    if (rh_params_read(conn, allowed, EV_PARAM_MAX, &p) < 0)
         return rh_resp_json_error(r, 400, "%s", p.bad);
     root_events_filter_t f;
     if (read_filter(&p, 0, 1, 2, 3, 4, &f, r) < 0)

@@ -41,6 +41,24 @@ int rh_parse_time(const char *s, int64_t now_ms, int64_t *out);
 /* Parses a decimal integer in [min, max]. Returns 0 or WR_EINVAL. */
 int rh_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* ---- query-string parameters (root_http_params.c) ------------------------------------ */
+#define RH_PARAMS_MAX 6        /* names one route allows at most */
+#define RH_PARAM_CAP  256      /* a value's largest buffer, NUL included */
+typedef struct {
+    const char *const *allowed;           /* the route's names, NULL-terminated */
+    size_t value_cap;                     /* the buffer a value may fill, NUL included */
+    char   values[RH_PARAMS_MAX][RH_PARAM_CAP];   /* values[i] of allowed[i], decoded */
+    int    present[RH_PARAMS_MAX];
+    char   bad[128];                      /* the first error, "" if none */
+} rh_params_t;
+struct MHD_Connection;
+/* Reads conn's query string into p (zeroed first): each name must be one of allowed (at most
+ * RH_PARAMS_MAX; "_", browsers' cache-buster, is ignored), each value percent-decodes into
+ * value_cap bytes (at most RH_PARAM_CAP). Returns 0, or -1 with p->bad naming the first
+ * unknown name ("unknown parameter 'X'") or bad value ("NAME: value too long" / "NAME: bad
+ * escape or control character"). */
+int rh_params_read(struct MHD_Connection *conn, const char *const *allowed, size_t value_cap, rh_params_t *p);
+
 /* ---- handlers ------------------------------------------------------------------- */
 typedef struct {
     unsigned    status;       /* HTTP status */

@@ -78,13 +78,10 @@ int main(int argc, char **argv)
     wr_daemon_finish_config(cfg, &args);
     wr_config_destroy(&cfg);
 
-    wr_daemon_raise_nofile();
-    struct ev_loop *loop = ev_default_loop(0);
-    void *zctx = zmq_ctx_new();
-    if (!loop || !zctx) {
-        WR_ERROR("cannot create the event loop or the ZeroMQ context");
+    struct ev_loop *loop;
+    void *zctx;
+    if (wr_daemon_loop_new(&loop, &zctx) != 0)
         return 1;
-    }
     char err[512];
     tier_t *tier = tier_new(loop, zctx, &conf.params, err, sizeof err);
     if (!tier) {
@@ -136,13 +133,8 @@ int main(int argc, char **argv)
     WR_INFO("warren-root %s: children on %s", WARREN_VERSION, conf.bind);
     WR_INFO("HTTP API on http://%s:%d", listen, root_http_port(http));
 
-    ev_signal sigs[2];
-    wr_daemon_signals(loop, sigs);
-    ev_run(loop, 0);
+    wr_daemon_run(loop);
 
-    WR_INFO("shutting down");
-    ev_signal_stop(loop, &sigs[0]);
-    ev_signal_stop(loop, &sigs[1]);
     root_http_destroy(&http);
     ev_timer_stop(loop, &prune_timer);
     tier_destroy(&tier);

@@ -30,10 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 #include "sim.h"
-#include "wr_cli.h"
 #include "sim_fabric.h"
 #include "sim_scenario.h"
+#include "wr_cmd.h"
 #include "wr_time.h"
+
+#define UP "warren-sim up"   /* names the program in complaints */
 
 typedef struct {
     long   nodes;
@@ -94,24 +96,6 @@ static void up_usage(FILE *out)
             "  -h, --help         this help\n");
 }
 
-static int parse_long(const char *opt, const char *s, long min, long max, long *out)
-{
-    char err[WR_CLI_ERR_MAX];
-    if (wr_cli_long(opt, s, min, max, out, err, sizeof err) == 0)
-        return 0;
-    fprintf(stderr, "warren-sim up: %s\n", err);
-    return -1;
-}
-
-static int parse_double(const char *opt, const char *s, double min, double max, double *out)
-{
-    char err[WR_CLI_ERR_MAX];
-    if (wr_cli_double(opt, s, min, max, out, err, sizeof err) == 0)
-        return 0;
-    fprintf(stderr, "warren-sim up: %s\n", err);
-    return -1;
-}
-
 static int self_dir(char *out, size_t outlen)
 {
     char exe[PATH_MAX];
@@ -162,17 +146,17 @@ static int parse_up(int argc, char **argv, up_opts_t *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'n': rc |= parse_long("--nodes", optarg, 1, 100000, &o->nodes); break;
+        case 'n': rc |= wr_cmd_long(UP, "--nodes", optarg, 1, 100000, &o->nodes); break;
         case 'd': snprintf(o->dir, sizeof o->dir, "%s", optarg); break;
-        case 'f': rc |= parse_long("--fanout", optarg, 2, 1000, &o->fanout); break;
-        case 'k': rc |= parse_long("--leaf-size", optarg, 1, 5000, &o->leaf_size); break;
-        case 'm': rc |= parse_long("--per-emulator", optarg, 1, 9000, &o->per_emulator); break;
-        case 'i': rc |= parse_double("--interval", optarg, 0.1, 3600, &o->interval); break;
-        case 'p': rc |= parse_long("--base-port", optarg, 1024, 32767, &o->base_port); break;
-        case 't': rc |= parse_long("--tier-port", optarg, 1024, 65000, &o->tier_port); break;
-        case 'w': rc |= parse_long("--http-port", optarg, 1024, 65535, &o->http_port); break;
-        case 'T': rc |= parse_double("--timeout", optarg, 1, 86400, &o->timeout); break;
-        case 's': rc |= parse_long("--seed", optarg, 0, LONG_MAX, &o->seed); break;
+        case 'f': rc |= wr_cmd_long(UP, "--fanout", optarg, 2, 1000, &o->fanout); break;
+        case 'k': rc |= wr_cmd_long(UP, "--leaf-size", optarg, 1, 5000, &o->leaf_size); break;
+        case 'm': rc |= wr_cmd_long(UP, "--per-emulator", optarg, 1, 9000, &o->per_emulator); break;
+        case 'i': rc |= wr_cmd_double(UP, "--interval", optarg, 0.1, 3600, &o->interval); break;
+        case 'p': rc |= wr_cmd_long(UP, "--base-port", optarg, 1024, 32767, &o->base_port); break;
+        case 't': rc |= wr_cmd_long(UP, "--tier-port", optarg, 1024, 65000, &o->tier_port); break;
+        case 'w': rc |= wr_cmd_long(UP, "--http-port", optarg, 1024, 65535, &o->http_port); break;
+        case 'T': rc |= wr_cmd_double(UP, "--timeout", optarg, 1, 86400, &o->timeout); break;
+        case 's': rc |= wr_cmd_long(UP, "--seed", optarg, 0, LONG_MAX, &o->seed); break;
         case 'S': o->scenario = optarg; break;                       /* checked in sim_up_main */
         case 'W':
             if (strcmp(optarg, "antfarm") && strcmp(optarg, "plain")) {
@@ -182,11 +166,11 @@ static int parse_up(int argc, char **argv, up_opts_t *o)
             o->workload = optarg;
             break;
         case 'b': snprintf(o->bin, sizeof o->bin, "%s", optarg); break;
-        case 'G': rc |= parse_double("--node-down-grace", optarg, 0, 86400, &o->down_grace); break;
-        case 'F': rc |= parse_double("--forecast-step", optarg, 0, 86400, &o->fc_step); break;
-        case 'P': rc |= parse_long("--forecast-min-points", optarg, 2, 60, &o->fc_min_points); break;
+        case 'G': rc |= wr_cmd_double(UP, "--node-down-grace", optarg, 0, 86400, &o->down_grace); break;
+        case 'F': rc |= wr_cmd_double(UP, "--forecast-step", optarg, 0, 86400, &o->fc_step); break;
+        case 'P': rc |= wr_cmd_long(UP, "--forecast-min-points", optarg, 2, 60, &o->fc_min_points); break;
         case 'R': o->no_redundancy = 1; break;
-        case 'M': rc |= parse_long("--prom-port", optarg, 1024, 65535, &o->prom_port); break;
+        case 'M': rc |= wr_cmd_long(UP, "--prom-port", optarg, 1024, 65535, &o->prom_port); break;
         case 'h': up_usage(stdout); exit(0);
         default: up_usage(stderr); return -1;
         }

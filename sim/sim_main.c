@@ -1,7 +1,7 @@
 /* sim_main: warren-sim's command line: dispatches to up / down / emulate. */
 #include <stdio.h>
-#include <string.h>
 #include "sim.h"
+#include "wr_cmd.h"
 
 static void usage(FILE *out)
 {
@@ -23,34 +23,17 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("warren-sim %s\n", WARREN_VERSION);
-        return 0;
-    }
-    if (!strcmp(cmd, "up"))
-        return sim_up_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "down"))
-        return sim_down_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "emulate"))
-        return sim_emulate_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "inject"))
-        return sim_inject_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "kill"))
-        return sim_kill_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "restart"))
-        return sim_restart_main(argc - 1, argv + 1);
-    if (!strcmp(cmd, "watch"))
-        return sim_watch_main(argc - 1, argv + 1);
-    fprintf(stderr, "warren-sim: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return 2;
+    static const wr_cmd_t cmds[] = {
+        {"-V", NULL},
+        {"--version", NULL},
+        {"up", sim_up_main},
+        {"down", sim_down_main},
+        {"emulate", sim_emulate_main},
+        {"inject", sim_inject_main},
+        {"kill", sim_kill_main},
+        {"restart", sim_restart_main},
+        {"watch", sim_watch_main},
+        {NULL, NULL},
+    };
+    return wr_cmd_dispatch("warren-sim", cmds, usage, argc, argv);
 }

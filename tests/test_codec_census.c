@@ -5,23 +5,16 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include "test_codec_util.h"
+#include "test_codec_state.h"
 
 static void roundtrip(const void *blob, size_t len, wr_state_msg_t *g, wr_decoder_t *dec)
 {
-    char why[WHY];
-    wr_encoder_t *enc = wr_encoder_new();
     wr_state_msg_t s;
     memset(&s, 0, sizeof s);
     s.at_ms = 5;
     s.census = blob;
     s.census_len = len;
-    wr_envelope_t e = env_of(WR_MSG_DELTA), got;
-    assert_int_equal(wr_encode_state(enc, &e, &s), 0);
-    assert_int_equal(wr_decoder_decode(dec, wr_encoder_data(enc), wr_encoder_size(enc), &got, why, WHY), 0);
-    if (wr_decode_state(dec, 0, g, why, WHY) != 0)
-        fail_msg("decode: %s", why);
-    wr_encoder_destroy(&enc);
+    state_roundtrip(dec, &s, g);
 }
 
 static void test_roundtrip(void **state)

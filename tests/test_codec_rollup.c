@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include "test_codec_util.h"
+#include "test_codec_state.h"
 #include "wr_rollup.h"
 
 static wr_sketch_t *sketch_of(const double *v, size_t n)
@@ -22,20 +22,13 @@ static wr_sketch_t *sketch_of(const double *v, size_t n)
 /* Encodes a DELTA with the entries, decodes it into *g. */
 static void roundtrip(wr_rollup_entry_t *ro, size_t n, wr_state_msg_t *g)
 {
-    char why[WHY];
-    wr_encoder_t *enc = wr_encoder_new();
     wr_decoder_t *dec = wr_decoder_new(0);
     wr_state_msg_t s;
     memset(&s, 0, sizeof s);
     s.at_ms = 5;
     s.rollups = ro;
     s.n_rollups = n;
-    wr_envelope_t e = env_of(WR_MSG_DELTA), got;
-    assert_int_equal(wr_encode_state(enc, &e, &s), 0);
-    assert_int_equal(wr_decoder_decode(dec, wr_encoder_data(enc), wr_encoder_size(enc), &got, why, WHY), 0);
-    if (wr_decode_state(dec, 0, g, why, WHY) != 0)
-        fail_msg("decode: %s", why);
-    wr_encoder_destroy(&enc);
+    state_roundtrip(dec, &s, g);
     wr_decoder_destroy(&dec);
 }
 

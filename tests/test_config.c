@@ -10,23 +10,11 @@
 #include <unistd.h>
 #include "wr_config.h"
 #include "wr_error.h"
+#include "test_tmpdir.h"
 
 static char g_dir[64];
 
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/test_config.XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+TU_TMPDIR_FIXTURE(setup_dir, remove_dir, g_dir, "test_config")
 
 /* Writes text to g_dir/name; path receives the full name. */
 static void write_file(const char *name, const char *text, char *path, size_t pathlen)

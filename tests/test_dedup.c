@@ -13,24 +13,12 @@
 #include "wr_dedup.h"
 #include "wr_error.h"
 #include "wr_store.h"
+#include "test_tmpdir.h"
 
 static char g_root[64];
 static const char *const g_dbs[] = {"dedup", "other", NULL};
 
-static int setup_root(void **state)
-{
-    (void)state;
-    snprintf(g_root, sizeof g_root, "/tmp/test_dedup.XXXXXX");
-    return mkdtemp(g_root) ? 0 : -1;
-}
-
-static int remove_root(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_root);
-    return system(cmd) == 0 ? 0 : -1;
-}
+TU_TMPDIR_FIXTURE(setup_root, remove_root, g_root, "test_dedup")
 
 static uint64_t contiguous(wr_dedup_t *d, const char *o, uint64_t e)
 {
@@ -238,12 +226,7 @@ static void test_origin_eviction(void **state)
 
 static wr_store_t *open_store(void)
 {
-    char dir[256], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/env", g_root);
-    wr_store_t *st = wr_store_open(dir, 1 << 22, g_dbs, err, sizeof err);
-    if (!st)
-        fail_msg("open %s: %s", dir, err);
-    return st;
+    return tu_store_open(g_root, "env", 1 << 22, g_dbs);
 }
 
 static void save(wr_store_t *st, wr_dedup_t *d, int all)

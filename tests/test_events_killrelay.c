@@ -32,6 +32,7 @@
 #include "wr_evsend.h"
 #include "wr_log.h"
 #include "wr_time.h"
+#include "test_util.h"
 
 #define N_MAX       5000
 #define BURST       500
@@ -240,24 +241,9 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     wr_evsend_tick(s->es, wr_wall_ms());
 }
 
-static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+static int run_until(tu_pred_fn pred, void *ud, int timeout_ms)
 {
-    (void)loop;
-    (void)revents;
-    *(int *)w->data = 1;
-}
-
-static int run_until(int (*pred)(void *), void *ud, int timeout_ms)
-{
-    int expired = 0, ok;
-    ev_timer deadline;
-    ev_timer_init(&deadline, on_deadline, timeout_ms / 1000.0, 0.);
-    deadline.data = &expired;
-    ev_timer_start(g_loop, &deadline);
-    while (!(ok = pred(ud)) && !expired)
-        ev_run(g_loop, EVRUN_ONCE);
-    ev_timer_stop(g_loop, &deadline);
-    return ok;
+    return tu_run_until(g_loop, pred, ud, timeout_ms);
 }
 
 static int all_pushed_and_acked(void *ud)

@@ -163,13 +163,10 @@ static sender_t *s_new(const char *sub, const int *ports, size_t n, wr_parent_mo
 {
     sender_t *s = calloc(1, sizeof *s);
     assert_non_null(s);
-    char dir[256], err[256], eps[4][64];
+    char err[256], eps[4][64];
     const char *epp[4];
-    snprintf(dir, sizeof dir, "%s/%s", g_dir, sub);
     static const char *const dbs[] = {"outbox.0", "outbox.1", NULL};
-    s->store = wr_store_open(dir, 64u << 20, dbs, err, sizeof err);
-    if (!s->store)
-        fail_msg("wr_store_open: %s", err);
+    s->store = tu_store_open(g_dir, sub, 64u << 20, dbs);
     wr_origin_init(&s->origin, "leaf-t");
     for (size_t i = 0; i < n; i++) {
         snprintf(eps[i], sizeof eps[i], "tcp://127.0.0.1:%d", ports[i]);
@@ -390,23 +387,13 @@ static void test_bad_args(void **state)
 static int setup(void **state)
 {
     (void)state;
-    if (!mkdtemp(g_dir))
-        return -1;
-    g_zctx = zmq_ctx_new();
-    g_loop = ev_loop_new(EVFLAG_AUTO);
-    return g_zctx && g_loop ? 0 : -1;
+    return tu_env_setup(NULL, g_dir, &g_zctx, &g_loop);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    ev_loop_destroy(g_loop);
-    zmq_ctx_term(g_zctx);
-    return 0;
+    return tu_env_teardown(g_dir, g_zctx, g_loop);
 }
 
 /* Deferred pushes (set_loop): a burst pushed in one callback is committed in one transaction

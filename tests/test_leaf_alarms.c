@@ -12,6 +12,7 @@
 #include "../leaf/leaf_alarms.c"
 #include "../leaf/leaf_alarms_config.c"
 #include "../leaf/leaf_alarms_node.c"
+#include "../leaf/leaf_owned.c"
 #include "../leaf/leaf_parse.c"
 
 #include <setjmp.h>
@@ -100,6 +101,7 @@ static int teardown(void **state)
     wr_store_destroy(&f->lf.store);
     rm_store(f);
     free(f->lf.nodes);
+    free(f->lf.owned_list);
     free(f);
     return 0;
 }
@@ -426,10 +428,12 @@ static void test_released_and_disabled(void **state)
     int64_t t = 1000000;
     assert_int_equal(procs(f, t += 1000, 900), 1);
     f->lf.nodes[0].owned = 0;                            /* taken over by a sibling */
+    f->lf.owned_stale = 1;
     assert_int_equal(procs(f, t += 1000, 900), 1);
     assert_int_equal(last()->severity, WR_SEV_CLEARED);
     assert_non_null(strstr(last()->text, "no longer watched"));
     f->lf.nodes[0].owned = 1;
+    f->lf.owned_stale = 1;
     assert_int_equal(procs(f, t += 1000, 900), 1);
     assert_int_equal(last()->severity, WR_SEV_MAJOR);
     f->lf.cfg.alarms.thr[LEAF_AL_PROCESS].enabled = 0;  /* disabling clears */
@@ -681,6 +685,7 @@ static void test_list_alarms_reload(void **state)
     assert_int_equal(rec.n, 5);
     assert_non_null(strstr(last()->text, "removed"));
     f->lf.nodes[0].owned = 0;
+    f->lf.owned_stale = 1;
     leaf_alarms_check_down(&f->lf, 1, 2000000);
     assert_int_equal(rec.n, 6);
     assert_int_equal(last()->severity, WR_SEV_CLEARED);

@@ -8,11 +8,14 @@
  * restart detection by creation and by uptime, and subscribe replies. */
 #include "../leaf/leaf_parse.c"
 #include "../leaf/leaf_notify.c"
+#include "../leaf/leaf_owned.c"
+#include "../leaf/leaf_rpc.c"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include "test_leaf_fixture.h"
 
 /* ---- stubs ----------------------------------------------------------------------------- */
 
@@ -43,19 +46,10 @@ int leaf_beam_send_rex(leaf_t *lf, leaf_node_t *n)
 {
     (void)n;
     const char *b = lf->tx.buff;
-    int i = 0, v, ar;
+    int ar;
     char a[MAXATOMLEN_UTF8];
-    erlang_pid pid;
     erlang_ref ref;
-    assert_int_equal(ei_decode_version(b, &i, &v), 0);
-    assert_int_equal(ei_decode_tuple_header(b, &i, &ar), 0);
-    assert_int_equal(ei_decode_atom(b, &i, a), 0);
-    assert_string_equal(a, "$gen_call");
-    assert_int_equal(ei_decode_tuple_header(b, &i, &ar), 0);
-    assert_int_equal(ei_decode_pid(b, &i, &pid), 0);
-    assert_int_equal(ei_decode_ref(b, &i, &ref), 0);
-    assert_int_equal(ei_decode_tuple_header(b, &i, &ar), 0);
-    assert_int_equal(ar, 5);
+    int i = tl_decode_gen_call(b, &ar, &ref);
     assert_int_equal(ei_decode_atom(b, &i, a), 0);
     assert_int_equal(ei_decode_atom(b, &i, a), 0);
     assert_int_equal(ei_decode_atom(b, &i, rec.fun), 0);
@@ -89,25 +83,13 @@ static int setup(void **state)
     memset(&lf, 0, sizeof lf);
     memset(nodes, 0, sizeof nodes);
     memset(&rec, 0, sizeof rec);
-    lf.loop = ev_default_loop(0);
-    snprintf(lf.cfg.id, sizeof lf.cfg.id, "leaf-t");
     snprintf(lf.cfg.node_name, sizeof lf.cfg.node_name, "warren_leaf_t@h");
     lf.cfg.notify_rate = 1.0;
     lf.cfg.notify_burst = 3.0;
     lf.cfg.notify_source_rate = 100;
-    assert_true(ei_connect_init(&lf.ec, "wn_test", "cookie", 1) >= 0);
-    assert_int_equal(ei_x_new(&lf.rx), 0);
-    assert_int_equal(ei_x_new(&lf.tx), 0);
-    for (uint32_t i = 0; i < 2; i++) {
-        nodes[i].leaf = &lf;
-        nodes[i].idx = i;
-        snprintf(nodes[i].name, sizeof nodes[i].name, "n%u@h", i);
-        nodes[i].state = WR_NODE_UP;
-        nodes[i].fd = 10 + (int)i;
+    tl_leaf_init(&lf, nodes, 2, "wn_test");
+    for (uint32_t i = 0; i < 2; i++)
         nodes[i].owned = 1;
-    }
-    lf.nodes = nodes;
-    lf.n_nodes = 2;
     assert_int_equal(leaf_notify_init(&lf), 0);
     return 0;
 }
@@ -117,6 +99,7 @@ static int teardown(void **state)
     (void)state;
     leaf_notify_fini(&lf);
     assert_null(lf.notify);
+    free(lf.owned_list);
     ei_x_free(&lf.rx);
     ei_x_free(&lf.tx);
     return 0;
@@ -495,14 +478,14 @@ static void test_rate_limit(void **state)
     assert_int_equal(st.dropped[LEAF_NT_ERROR_REPORT], 7);
 
     /* the WARN line: at most once a minute, only when something new was dropped */
-    ev_invoke(lf.loop, &lf.notify->tick, EV_TIMER);
+    ev_invoke(lf.loop, &lf.notify->tick, EV_PERIODIC);
     assert_int_equal(lf.notify->warned_dropped, 0);            /* a minute has not passed */
     lf.notify->last_warn -= 61000;
-    ev_invoke(lf.loop, &lf.notify->tick, EV_TIMER);
+    ev_invoke(lf.loop, &lf.notify->tick, EV_PERIODIC);
     assert_int_equal(lf.notify->warned_dropped, 7);
     int64_t warned_at = lf.notify->last_warn;
     lf.notify->last_warn -= 61000;
-    ev_invoke(lf.loop, &lf.notify->tick, EV_TIMER);            /* nothing new: no line */
+    ev_invoke(lf.loop, &lf.notify->tick, EV_PERIODIC);            /* nothing new: no line */
     assert_int_equal(lf.notify->last_warn, warned_at - 61000);
 
     /* per node and per type: another node, another type still pass */
@@ -682,7 +665,7 @@ static void test_subscribe(void **state)
     leaf_notify_node_up(&lf, n);
     lf.notify->nodes[0].sub_next = 0;               /* due now */
     rec.sends = 0;
-    ev_invoke(lf.loop, &lf.notify->tick, EV_TIMER);
+    ev_invoke(lf.loop, &lf.notify->tick, EV_PERIODIC);
     assert_int_equal(rec.sends, 1);
     assert_string_equal(rec.funs[0], "subscribe");
     assert_string_equal(rec.arg, "warren_leaf_t@h");
@@ -692,13 +675,13 @@ static void test_subscribe(void **state)
     assert_int_equal(lf.notify->nodes[0].subscribed, 0);
     lf.notify->nodes[0].sub_next = 0;
     rec.sends = 0;
-    ev_invoke(lf.loop, &lf.notify->tick, EV_TIMER);
+    ev_invoke(lf.loop, &lf.notify->tick, EV_PERIODIC);
     assert_int_equal(answer(n, "subscribe", NULL, 1), 1);     /* {ok, Pid} */
     leaf_notify_stats(&lf, &st);
     assert_int_equal(st.subscribes, 1);
     assert_int_equal(lf.notify->nodes[0].subscribed, 1);
     rec.sends = 0;
-    ev_invoke(lf.loop, &lf.notify->tick, EV_TIMER);           /* renewal not due yet */
+    ev_invoke(lf.loop, &lf.notify->tick, EV_PERIODIC);           /* renewal not due yet */
     assert_int_equal(rec.sends, 0);
     lf.cfg.agent_beam = NULL;
 }

@@ -5,11 +5,13 @@
  * the check timer on a real libev loop, the pending-table cap, a failed send, and shutdown. */
 #include "../leaf/leaf_parse.c"
 #include "../leaf/leaf_procs.c"
+#include "../leaf/leaf_rpc.c"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include "test_leaf_fixture.h"
 
 /* ---- stubs of the rest of the leaf ---------------------------------------------------- */
 
@@ -43,19 +45,10 @@ int leaf_beam_send_rex(leaf_t *lf, leaf_node_t *n)
     (void)n;
     rec.sends++;
     const char *b = lf->tx.buff;
-    int i = 0, v, ar;
+    int ar;
     char a[MAXATOMLEN_UTF8];
-    erlang_pid pid;
-    assert_int_equal(ei_decode_version(b, &i, &v), 0);
-    assert_int_equal(ei_decode_tuple_header(b, &i, &ar), 0);
+    int i = tl_decode_gen_call(b, &ar, &rec.ref);
     assert_int_equal(ar, 3);
-    assert_int_equal(ei_decode_atom(b, &i, a), 0);
-    assert_string_equal(a, "$gen_call");
-    assert_int_equal(ei_decode_tuple_header(b, &i, &ar), 0);
-    assert_int_equal(ei_decode_pid(b, &i, &pid), 0);
-    assert_int_equal(ei_decode_ref(b, &i, &rec.ref), 0);
-    assert_int_equal(ei_decode_tuple_header(b, &i, &ar), 0);
-    assert_int_equal(ar, 5);
     assert_int_equal(ei_decode_atom(b, &i, a), 0);
     assert_string_equal(a, "call");
     assert_int_equal(ei_decode_atom(b, &i, a), 0);
@@ -90,21 +83,9 @@ static int setup(void **state)
     memset(nodes, 0, sizeof nodes);
     free(rec.result);
     memset(&rec, 0, sizeof rec);
-    lf.loop = ev_default_loop(0);
-    snprintf(lf.cfg.id, sizeof lf.cfg.id, "leaf-t");
-    assert_true(ei_connect_init(&lf.ec, "wp_test", "cookie", 1) >= 0);
-    assert_int_equal(ei_x_new(&lf.rx), 0);
-    assert_int_equal(ei_x_new(&lf.tx), 0);
-    for (uint32_t i = 0; i < 2; i++) {
-        nodes[i].leaf = &lf;
-        nodes[i].idx = i;
-        snprintf(nodes[i].name, sizeof nodes[i].name, "n%u@h", i);
-        nodes[i].state = WR_NODE_UP;
-        nodes[i].fd = 10 + (int)i;
+    tl_leaf_init(&lf, nodes, 2, "wp_test");
+    for (uint32_t i = 0; i < 2; i++)
         nodes[i].since_ms = 1000;
-    }
-    lf.nodes = nodes;
-    lf.n_nodes = 2;
     return 0;
 }
 

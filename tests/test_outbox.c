@@ -17,33 +17,16 @@
 #include "wr_outbox.h"
 #include "wr_store.h"
 #include "wr_time.h"
+#include "test_tmpdir.h"
 
 static char g_root[64];
 static const char *const g_dbs[] = {"samples", "outbox", "meta", NULL};
 
-static int setup_root(void **state)
-{
-    (void)state;
-    snprintf(g_root, sizeof g_root, "/tmp/test_outbox.XXXXXX");
-    return mkdtemp(g_root) ? 0 : -1;
-}
-
-static int remove_root(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_root);
-    return system(cmd) == 0 ? 0 : -1;
-}
+TU_TMPDIR_FIXTURE(setup_root, remove_root, g_root, "test_outbox")
 
 static wr_store_t *open_store(const char *sub, uint64_t map_size)
 {
-    char dir[256], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/%s", g_root, sub);
-    wr_store_t *st = wr_store_open(dir, map_size, g_dbs, err, sizeof err);
-    if (!st)
-        fail_msg("open %s: %s", dir, err);
-    return st;
+    return tu_store_open(g_root, sub, map_size, g_dbs);
 }
 
 static wr_outbox_t *open_outbox(wr_store_t *st, const wr_outbox_limits_t *lim)

@@ -157,6 +157,21 @@ static json_t *http(tu_req_t *r, const char *method, const char *path)
     return tu_req(g->loop, r, method, g->base, path);
 }
 
+/* GET path, asserting status 200; returns the parsed body (release with req_done). */
+static json_t *get_ok(tu_req_t *r, const char *path)
+{
+    json_t *j = http(r, "GET", path);
+    assert_int_equal(r->status, 200);
+    return j;
+}
+
+/* Releases one request's parsed body j (NULL too) and its buffers. */
+static void req_done(json_t *j, tu_req_t *r)
+{
+    json_decref(j);
+    tu_req_free(r);
+}
+
 /* Asserts a JSON error answer with the given status whose text contains needle. */
 static void expect_error(const char *method, const char *path, long status, const char *needle)
 {
@@ -169,8 +184,7 @@ static void expect_error(const char *method, const char *path, long status, cons
     if (needle && !strstr(e, needle))
         fail_msg("error '%s' does not mention '%s'", e, needle);
     assert_non_null(strstr(r.headers, "application/json"));
-    json_decref(j);
-    tu_req_free(&r);
+    req_done(j, &r);
 }
 
 /* ---- fixture ---------------------------------------------------------------------------- */
@@ -240,8 +254,7 @@ static int teardown(void **state)
 static void test_status(void **state)
 {
     tu_req_t r;
-    json_t *j = http(&r, "GET", "/api/v1/status");
-    assert_int_equal(r.status, 200);
+    json_t *j = get_ok(&r, "/api/v1/status");
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "root")), "root-t");
     assert_int_equal(json_integer_value(json_object_get(j, "nodes_total")), 3);
@@ -250,22 +263,19 @@ static void test_status(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "children")), 1);
     assert_true(json_is_number(json_object_get(j, "uptime_s")));
     assert_non_null(strstr(r.headers, "Cache-Control: no-store"));
-    json_decref(j);
-    tu_req_free(&r);
+    req_done(j, &r);
 
     /* HEAD: same status, no body */
     json_t *h = http(&r, "HEAD", "/api/v1/status");
     assert_int_equal(r.status, 200);
     assert_int_equal(r.len, 0);
-    json_decref(h);
-    tu_req_free(&r);
+    req_done(h, &r);
 }
 
 static void test_nodes(void **state)
 {
     tu_req_t r;
-    json_t *j = http(&r, "GET", "/api/v1/nodes");
-    assert_int_equal(r.status, 200);
+    json_t *j = get_ok(&r, "/api/v1/nodes");
     json_t *nodes = json_object_get(j, "nodes");
     assert_int_equal(json_array_size(nodes), 3);
     assert_string_equal(json_string_value(json_object_get(json_array_get(nodes, 0), "name")), "a@h");
@@ -275,21 +285,17 @@ static void test_nodes(void **state)
     assert_string_equal(json_string_value(json_object_get(b, "state")), "down");
     assert_string_equal(json_string_value(json_object_get(b, "leaf")), "leaf-1");
     assert_int_equal(json_integer_value(json_object_get(b, "since")), 1763890000002LL);
-    json_decref(j);
-    tu_req_free(&r);
+    req_done(j, &r);
 
-    j = http(&r, "GET", "/api/v1/nodes?state=down");
-    assert_int_equal(r.status, 200);
+    j = get_ok(&r, "/api/v1/nodes?state=down");
     nodes = json_object_get(j, "nodes");
     assert_int_equal(json_array_size(nodes), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(nodes, 0), "name")), "b@h");
-    json_decref(j);
-    tu_req_free(&r);
+    req_done(j, &r);
 
     j = http(&r, "GET", "/api/v1/nodes?state=up");
     assert_int_equal(json_array_size(json_object_get(j, "nodes")), 2);
-    json_decref(j);
-    tu_req_free(&r);
+    req_done(j, &r);
 
     expect_error("GET", "/api/v1/nodes?state=sideways", 400, "state");
     expect_error("GET", "/api/v1/nodes?colour=red", 400, "colour");
@@ -302,8 +308,7 @@ static void test_node(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(json_string_value(json_object_get(j, "name")), "a@h");
     assert_string_equal(json_string_value(json_object_get(j, "state")), "up");
-    json_decref(j);
-    tu_req_free(&r);
+    req_done(j, &r);
     expect_error("GET", "/api/v1/nodes/nobody@nowhere", 404, "nobody@nowhere");
     /* not UTF-8: the error still is valid JSON (expect_error parses it) */
     expect_error("GET", "/api/v1/nodes/%FF%FEx%C3", 404, "x");
@@ -328,16 +333,14 @@ static void test_metric_routed(void **state)
     tu_req_t r;
     g->leaf.answer = 1;
     int before = g->leaf.queries;
-    json_t *j = http(&r, "GET", "/api/v1/nodes/a@h/metrics/process.count?since=-1h&limit=10");
-    assert_int_equal(r.status, 200);
+    json_t *j = get_ok(&r, "/api/v1/nodes/a@h/metrics/process.count?since=-1h&limit=10");
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "node")), "a@h");
     assert_string_equal(json_string_value(json_object_get(j, "unit")), "processes");
     json_t *pts = json_object_get(j, "points");
     assert_int_equal(json_array_size(pts), 2);
     assert_true(json_real_value(json_array_get(json_array_get(pts, 1), 1)) == 42.5);
-    json_decref(j);
-    tu_req_free(&r);
+    req_done(j, &r);
     assert_int_equal(g->leaf.queries, before + 1);
     assert_string_equal(g->leaf.last_kind, "metric");
     assert_string_equal(g->leaf.last_node, "a@h");
@@ -353,10 +356,8 @@ static void test_metric_routed(void **state)
     json_decref(args);
 
     /* absolute ms for both ends */
-    j = http(&r, "GET", "/api/v1/nodes/c@h/metrics/process.count?since=1000&until=2000");
-    assert_int_equal(r.status, 200);
-    json_decref(j);
-    tu_req_free(&r);
+    j = get_ok(&r, "/api/v1/nodes/c@h/metrics/process.count?since=1000&until=2000");
+    req_done(j, &r);
     args = json_loads(g->leaf.last_args, 0, &e);
     assert_int_equal(json_integer_value(json_object_get(args, "since")), 1000);
     assert_int_equal(json_integer_value(json_object_get(args, "until")), 2000);
@@ -401,15 +402,13 @@ static void test_unknown_and_method(void **state)
     assert_int_equal(r.status, 405);
     assert_non_null(strstr(r.headers, "Allow: GET, HEAD"));
     assert_non_null(json_object_get(j, "error"));
-    json_decref(j);
-    tu_req_free(&r);
+    req_done(j, &r);
 }
 
 static void test_tree_rollups(void **state)
 {
     tu_req_t r;
-    json_t *j = http(&r, "GET", "/api/v1/tree");
-    assert_int_equal(r.status, 200);
+    json_t *j = get_ok(&r, "/api/v1/tree");
     json_t *t = json_object_get(j, "tiers");
     assert_true(json_array_size(t) >= 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(t, 0), "id")), "root-t");
@@ -419,19 +418,16 @@ static void test_tree_rollups(void **state)
         if (strcmp(json_string_value(json_object_get(json_array_get(t, i), "id")), "leaf-1") == 0)
             found = 1;
     assert_true(found);
-    json_decref(j);
-    tu_req_free(&r);
+    req_done(j, &r);
 
-    j = http(&r, "GET", "/api/v1/rollups");
-    assert_int_equal(r.status, 200);
+    j = get_ok(&r, "/api/v1/rollups");
     json_t *m = json_array_get(json_object_get(j, "metrics"), 0);
     assert_non_null(m);
     assert_string_equal(json_string_value(json_object_get(m, "metric")), "process.count");
     assert_int_equal(json_integer_value(json_object_get(m, "count")), 2);
     assert_true(json_number_value(json_object_get(m, "max")) == 300.0);
     assert_true(json_number_value(json_object_get(m, "mean")) == 200.0);
-    json_decref(j);
-    tu_req_free(&r);
+    req_done(j, &r);
 }
 
 static void test_prometheus(void **state)
@@ -513,10 +509,8 @@ static void test_client_gives_up(void **state)
     }
     assert_true(idle);
     /* and the server still answers routed queries */
-    json_t *j = http(&r, "GET", "/api/v1/nodes/a@h/metrics/process.count");
-    assert_int_equal(r.status, 200);
-    json_decref(j);
-    tu_req_free(&r);
+    json_t *j = get_ok(&r, "/api/v1/nodes/a@h/metrics/process.count");
+    req_done(j, &r);
 }
 
 /* ---- warrenctl end to end (the binary built beside this test) ----------------------- */
@@ -624,10 +618,8 @@ static void test_static_files(void **state)
     expect_error("GET", "/%2e%2e%2fetc%2fpasswd", 404, NULL);
     expect_error("GET", "/missing.js", 404, NULL);
     /* the API is still the API */
-    json_t *j = http(&r, "GET", "/api/v1/status");
-    assert_int_equal(r.status, 200);
-    json_decref(j);
-    tu_req_free(&r);
+    json_t *j = get_ok(&r, "/api/v1/status");
+    req_done(j, &r);
     snprintf(g->base, sizeof g->base, "%s", saved);
     root_http_destroy(&h2);
     unlink(path);
@@ -640,11 +632,9 @@ static void test_static_files(void **state)
     root_http_t *h6 = root_http_new(g->loop, g->tier, &v6, err, sizeof err);
     if (h6) {
         snprintf(g->base, sizeof g->base, "http://[::1]:%d", root_http_port(h6));
-        json_t *s6 = http(&r, "GET", "/api/v1/status");
-        assert_int_equal(r.status, 200);
+        json_t *s6 = get_ok(&r, "/api/v1/status");
         assert_int_equal(json_integer_value(json_object_get(s6, "nodes_total")), 3);
-        json_decref(s6);
-        tu_req_free(&r);
+        req_done(s6, &r);
         snprintf(g->base, sizeof g->base, "%s", saved);
         root_http_destroy(&h6);
     } else {

@@ -11,33 +11,16 @@
 #include <unistd.h>
 #include "wr_error.h"
 #include "wr_store.h"
+#include "test_tmpdir.h"
 
 static char g_root[64];
 static const char *const g_dbs[] = {"samples", "alarms", "meta", NULL};
 
-static int setup_root(void **state)
-{
-    (void)state;
-    snprintf(g_root, sizeof g_root, "/tmp/test_store.XXXXXX");
-    return mkdtemp(g_root) ? 0 : -1;
-}
-
-static int remove_root(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_root);
-    return system(cmd) == 0 ? 0 : -1;
-}
+TU_TMPDIR_FIXTURE(setup_root, remove_root, g_root, "test_store")
 
 static wr_store_t *open_store(const char *sub, uint64_t map_size)
 {
-    char dir[256], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/%s", g_root, sub);
-    wr_store_t *st = wr_store_open(dir, map_size, g_dbs, err, sizeof err);
-    if (!st)
-        fail_msg("open %s: %s", dir, err);
-    return st;
+    return tu_store_open(g_root, sub, map_size, g_dbs);
 }
 
 /* key = be64(ts) */
@@ -401,6 +384,64 @@ static void test_info(void **state)
     wr_store_destroy(&st);
 }
 
+/* kB of the process's RSS in its mapping of data.mdb (smaps), -1 when not mapped. */
+static long map_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char line[1024];
+    long kb = -1;
+    int in_map = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+            in_map = strstr(line, "/env9/data.mdb") != NULL;
+            continue;
+        }
+        long v;
+        if (in_map && sscanf(line, "Rss: %ld kB", &v) == 1)
+            kb = kb < 0 ? v : kb + v;
+    }
+    fclose(f);
+    return kb;
+}
+
+/* Reading through the map makes its pages resident in the process; release drops them from
+ * our page tables (the data stays readable: it faults back in from the page cache). */
+static void test_release_pages(void **state)
+{
+    (void)state;
+    wr_store_t *st = open_store("env9", 16 << 20);
+    wr_txn_t *txn;
+    static char val[1000];
+    memset(val, 'v', sizeof val - 1);
+    assert_int_equal(wr_store_begin(st, 1, &txn), 0);
+    for (uint64_t i = 0; i < 4000; i++)
+        put_ts(txn, 0, i, val);
+    assert_int_equal(wr_store_commit(&txn), 0);
+    visit_t v = {0};
+    assert_int_equal(wr_store_begin(st, 0, &txn), 0);
+    assert_int_equal(wr_store_scan(txn, 0, NULL, 0, NULL, 0, visit, &v), 0);
+    wr_store_abort(&txn);
+    assert_int_equal(v.n, 4000);
+    long before = map_rss_kb();
+    assert_true(before >= 2000);                 /* ~4 MB of values were read through the map */
+    long released = wr_store_release_pages(st);
+    assert_true(released >= 4000L * 1000);
+    long after = map_rss_kb();
+    assert_true(after >= 0 && after < before / 4);
+    const void *got;
+    size_t glen;
+    uint8_t k[8];
+    wr_store_be64(k, 3999);
+    assert_int_equal(wr_store_begin(st, 0, &txn), 0);
+    assert_int_equal(wr_store_get(txn, 0, k, sizeof k, &got, &glen), 0);
+    assert_int_equal(glen, strlen(val));
+    assert_memory_equal(got, val, glen);
+    wr_store_abort(&txn);
+    wr_store_destroy(&st);
+}
+
 static void test_invalid(void **state)
 {
     (void)state;
@@ -452,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_reopen),
         cmocka_unit_test(test_map_full),
         cmocka_unit_test(test_info),
+        cmocka_unit_test(test_release_pages),
         cmocka_unit_test(test_invalid),
     };
     return cmocka_run_group_tests(tests, setup_root, remove_root);

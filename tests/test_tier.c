@@ -17,6 +17,7 @@
 #include "wr_error.h"
 #include "wr_log.h"
 #include "wr_time.h"
+#include "test_util.h"
 
 /* Ports 25xxx shifted per process (multiples of 64 up to 6,336), so parallel runs of this test
  * in several build trees do not steal each other's listeners; stays below 32768. */
@@ -32,46 +33,11 @@ static const char *EP(int port)
 
 #define HB_MS 20
 
-/* ---- loop helpers ----------------------------------------------------------------------- */
-
-static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    *(int *)w->data = 1;
-}
-
-static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)w;
-    (void)revents;
-}
-
-/* Runs the loop until pred(ud) holds or timeout_ms passes. Returns pred's last value. */
-static int run_until(struct ev_loop *loop, int (*pred)(void *), void *ud, int timeout_ms)
-{
-    int expired = 0, ok;
-    ev_timer deadline, tick;
-    ev_timer_init(&deadline, on_deadline, timeout_ms / 1000.0, 0.);
-    deadline.data = &expired;
-    ev_timer_init(&tick, on_tick, 0.005, 0.005);
-    ev_timer_start(loop, &deadline);
-    ev_timer_start(loop, &tick);
-    while (!(ok = pred(ud)) && !expired)
-        ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &deadline);
-    ev_timer_stop(loop, &tick);
-    return ok;
-}
+/* ---- loop helpers (tu_run_until: test_util.h) ------------------------------------------ */
 
 static wr_link_params_t link_params(void)
 {
-    wr_link_params_t p;
-    wr_link_params_default(&p);
-    p.heartbeat_ms = HB_MS;
-    p.misses = 3;
-    return p;
+    return tu_link_params(HB_MS, 3);
 }
 
 /* ---- a fake leaf ------------------------------------------------------------------------ */
@@ -356,7 +322,7 @@ static void two_leaves_up(two_leaves_t *s, int port)
     set_rollup(s->a, "run_queue", 2, 4, 1, 3);
     set_rollup(s->b, "memory.total", 2, 50, 20, 30);
     cond_t c = {.tier = s->root, .nodes_total = 6, .nodes_up = 5, .leaves_up = 2};
-    assert_true(run_until(s->loop, cond_status, &c, 5000));
+    assert_true(tu_run_until(s->loop, cond_status, &c, 5000));
 }
 
 static void two_leaves_down(two_leaves_t *s)
@@ -425,7 +391,7 @@ static void test_two_leaves(void **state)
     }
     free(tr);
     cond_t lm = {.tier = s.root, .tier_id = "root-t"};
-    assert_true(run_until(s.loop, cond_links_metered, &lm, 5000));
+    assert_true(tu_run_until(s.loop, cond_links_metered, &lm, 5000));
 
     two_leaves_down(&s);
 }
@@ -450,7 +416,7 @@ static void test_delta_and_gap(void **state)
 
     fleaf_set(s.a, 0, WR_NODE_DOWN, 0);
     cond_t c = {.tier = s.root, .node = "a1@h", .state = WR_NODE_DOWN};
-    assert_true(run_until(s.loop, cond_node, &c, 3000));
+    assert_true(tu_run_until(s.loop, cond_node, &c, 3000));
     tier_status_t st;
     tier_status(s.root, &st);
     assert_int_equal(st.nodes_up, 4);
@@ -460,9 +426,9 @@ static void test_delta_and_gap(void **state)
 
     fleaf_set(s.a, 1, WR_NODE_DOWN, 3);        /* frames "lost" */
     cond_t g = {.leaf = s.a, .asked = 1};
-    assert_true(run_until(s.loop, cond_asked, &g, 3000));
+    assert_true(tu_run_until(s.loop, cond_asked, &g, 3000));
     c.node = "a2@h";
-    assert_true(run_until(s.loop, cond_node, &c, 3000));
+    assert_true(tu_run_until(s.loop, cond_node, &c, 3000));
     tier_status(s.root, &st);
     assert_int_equal(st.seq_gaps, 1);
     assert_int_equal(st.nodes_up, 3);
@@ -471,7 +437,7 @@ static void test_delta_and_gap(void **state)
     fleaf_set(s.a, 0, WR_NODE_UP, 0);
     c.node = "a1@h";
     c.state = WR_NODE_UP;
-    assert_true(run_until(s.loop, cond_node, &c, 3000));
+    assert_true(tu_run_until(s.loop, cond_node, &c, 3000));
     tier_status(s.root, &st);
     assert_int_equal(st.seq_gaps, 1);
     two_leaves_down(&s);
@@ -493,7 +459,7 @@ static void test_three_levels(void **state)
     set_rollup(x, "run_queue", 4, 8, 1, 4);
 
     cond_t c = {.tier = root, .nodes_total = 3, .nodes_up = 3, .leaves_up = 1};
-    assert_true(run_until(loop, cond_status, &c, 5000));
+    assert_true(tu_run_until(loop, cond_status, &c, 5000));
     tier_status_t st;
     tier_status(root, &st);
     assert_int_equal(st.relays_total, 1);
@@ -525,7 +491,7 @@ static void test_three_levels(void **state)
 
     fleaf_set(x, 1, WR_NODE_DOWN, 0);
     cond_t d = {.tier = root, .node = "x2@h", .state = WR_NODE_DOWN};
-    assert_true(run_until(loop, cond_node, &d, 3000));
+    assert_true(tu_run_until(loop, cond_node, &d, 3000));
     tier_status(root, &st);
     assert_int_equal(st.nodes_up, 2);
 
@@ -539,9 +505,9 @@ static void test_three_levels(void **state)
     /* the leaf dies: the relay reports its nodes unknown and its tier down, quickly */
     fleaf_destroy(&x);
     cond_t u = {.tier = root, .node = "x1@h", .state = WR_NODE_UNKNOWN};
-    assert_true(run_until(loop, cond_node, &u, 3000));
+    assert_true(tu_run_until(loop, cond_node, &u, 3000));
     cond_t td = {.tier = root, .tier_id = "leaf-x", .tier_up = 0};
-    assert_true(run_until(loop, cond_tier_up, &td, 3000));
+    assert_true(tu_run_until(loop, cond_tier_up, &td, 3000));
     tier_status(root, &st);
     assert_int_equal(st.nodes_total, 3);
     assert_int_equal(st.nodes_up, 0);
@@ -589,14 +555,14 @@ static void test_queries(void **state)
     fleaf_t *s = fleaf_new(loop, zctx, "leaf-s", EP(25022), "s", 1);
     s->answer = 0;
     cond_t c = {.tier = root, .nodes_total = 3, .nodes_up = 3, .leaves_up = 2};
-    assert_true(run_until(loop, cond_status, &c, 5000));
+    assert_true(tu_run_until(loop, cond_status, &c, 5000));
 
     qres_t r1 = {0};
     uint64_t qid = 0;
     assert_int_equal(tier_query(root, "q2@h", "info", "{\"n\":1}", on_reply, &r1, &qid), 0);
     assert_true(qid > 0);
     assert_int_equal(r1.called, 0);              /* never synchronous */
-    assert_true(run_until(loop, cond_replied, &r1, 3000));
+    assert_true(tu_run_until(loop, cond_replied, &r1, 3000));
     assert_int_equal(r1.status, 0);
     assert_string_equal(r1.result, "{\"node\":\"q2@h\",\"kind\":\"info\",\"args\":{\"n\":1},\"leaf\":\"leaf-q\"}");
     assert_int_equal(q->queries, 1);
@@ -606,14 +572,14 @@ static void test_queries(void **state)
 
     qres_t r3 = {0};
     assert_int_equal(tier_query(root, "q1@h", "fail", "", on_reply, &r3, &qid), 0);
-    assert_true(run_until(loop, cond_replied, &r3, 3000));
+    assert_true(tu_run_until(loop, cond_replied, &r3, 3000));
     assert_int_equal(r3.status, WR_ENOTFOUND);
     assert_string_equal(r3.error, "metric x unknown");
 
     qres_t r4 = {0};
     int64_t t0 = wr_mono_ms();
     assert_int_equal(tier_query(root, "s1@h", "info", "", on_reply, &r4, &qid), 0);
-    assert_true(run_until(loop, cond_replied, &r4, 3000));
+    assert_true(tu_run_until(loop, cond_replied, &r4, 3000));
     assert_true(wr_mono_ms() - t0 >= 190);
     assert_int_equal(r4.status, WR_ETIMEDOUT);
     assert_string_equal(r4.error, "no reply from relay-t within 200 ms");
@@ -625,7 +591,7 @@ static void test_queries(void **state)
     tier_query_cancel(root, qid);
     qres_t r6 = {0};
     assert_int_equal(tier_query(root, "q1@h", "info", "", on_reply, &r6, &qid), 0);
-    assert_true(run_until(loop, cond_replied, &r6, 3000));
+    assert_true(tu_run_until(loop, cond_replied, &r6, 3000));
     assert_int_equal(r6.status, 0);
     assert_int_equal(r5.called, 0);
     assert_int_equal(r2.called, 0);
@@ -633,7 +599,7 @@ static void test_queries(void **state)
     /* a query to the relay directly: its own child answers */
     qres_t r7 = {0};
     assert_int_equal(tier_query(relay, "q1@h", "info", "", on_reply, &r7, &qid), 0);
-    assert_true(run_until(loop, cond_replied, &r7, 3000));
+    assert_true(tu_run_until(loop, cond_replied, &r7, 3000));
     assert_int_equal(r7.status, 0);
 
     fleaf_destroy(&q);
@@ -660,7 +626,7 @@ static void test_child_death(void **state)
     fleaf_t *d = fleaf_new(loop, zctx, "leaf-d", EP(25031), "d", 3);
     set_rollup(d, "run_queue", 1, 1, 1, 1);
     cond_t c = {.tier = root, .nodes_total = 3, .nodes_up = 3, .leaves_up = 1};
-    assert_true(run_until(loop, cond_status, &c, 5000));
+    assert_true(tu_run_until(loop, cond_status, &c, 5000));
 
     /* a query in flight when the child dies fails with WR_EAGAIN, well before its timeout */
     d->answer = 0;
@@ -668,14 +634,14 @@ static void test_child_death(void **state)
     uint64_t qid0;
     assert_int_equal(tier_query(root, "d2@h", "info", "", on_reply, &r0, &qid0), 0);
     cond_t qd = {.leaf = d};
-    assert_true(run_until(loop, cond_leaf_queried, &qd, 3000));
+    assert_true(tu_run_until(loop, cond_leaf_queried, &qd, 3000));
     fleaf_destroy(&d);
-    assert_true(run_until(loop, cond_replied, &r0, 3000));
+    assert_true(tu_run_until(loop, cond_replied, &r0, 3000));
     assert_int_equal(r0.status, WR_EAGAIN);
     assert_string_equal(r0.error, "leaf-d (child of root-t) went down before replying");
 
     cond_t u = {.tier = root, .node = "d1@h", .state = WR_NODE_UNKNOWN};
-    assert_true(run_until(loop, cond_node, &u, 3000));
+    assert_true(tu_run_until(loop, cond_node, &u, 3000));
     cond_t td = {.tier = root, .tier_id = "leaf-d", .tier_up = 0};
     assert_true(cond_tier_up(&td));
     tier_status_t st;
@@ -694,10 +660,10 @@ static void test_child_death(void **state)
 
     d = fleaf_new(loop, zctx, "leaf-d", EP(25031), "d", 3);
     cond_t up = {.tier = root, .node = "d1@h", .state = WR_NODE_UP};
-    assert_true(run_until(loop, cond_node, &up, 5000));
+    assert_true(tu_run_until(loop, cond_node, &up, 5000));
     td.tier_up = 1;
-    assert_true(run_until(loop, cond_tier_up, &td, 3000));
-    assert_true(run_until(loop, cond_status, &c, 3000));
+    assert_true(tu_run_until(loop, cond_tier_up, &td, 3000));
+    assert_true(tu_run_until(loop, cond_status, &c, 3000));
 
     fleaf_destroy(&d);
     tier_destroy(&root);
@@ -719,7 +685,7 @@ static void test_ownership(void **state)
     size_t idx = s.b->n_nodes - 1;
     fleaf_send_state(s.b, WR_MSG_DELTA, &idx, 1);
     cond_t c = {.tier = s.root, .node = "a2@h", .tier_id = "leaf-b"};
-    assert_true(run_until(s.loop, cond_owner, &c, 3000));
+    assert_true(tu_run_until(s.loop, cond_owner, &c, 3000));
     tier_node_view_t v;
     assert_int_equal(tier_node_lookup(s.root, "a2@h", &v), 0);
     assert_string_equal(v.child, "leaf-b");
@@ -729,7 +695,7 @@ static void test_ownership(void **state)
     s.a->n_nodes = 1;
     fleaf_send_state(s.a, WR_MSG_SNAPSHOT, NULL, 0);
     cond_t gone = {.tier = s.root, .nodes_total = 5, .nodes_up = 4, .leaves_up = 2};
-    assert_true(run_until(s.loop, cond_status, &gone, 3000));
+    assert_true(tu_run_until(s.loop, cond_status, &gone, 3000));
     assert_int_equal(tier_node_lookup(s.root, "a1@h", &v), WR_ENOTFOUND);
     assert_int_equal(tier_node_lookup(s.root, "a2@h", &v), 0);
     assert_string_equal(v.child, "leaf-b");
@@ -845,7 +811,7 @@ static void test_fake_parent(void **state)
     fleaf_t *f = fleaf_new(loop, zctx, "leaf-f", EP(25052), "f", 2);
 
     /* a SNAPSHOT when the parent comes up, then DELTAs numbered on from it */
-    assert_true(run_until(loop, cond_fp_snap, &p, 3000));
+    assert_true(tu_run_until(loop, cond_fp_snap, &p, 3000));
     assert_int_equal(p.gaps, 0);
     assert_string_equal(p.peer, "relay-t");
 
@@ -856,7 +822,7 @@ static void test_fake_parent(void **state)
     wr_command_t cmd = {.cmd = "snapshot", .cmd_len = 8, .args = "", .args_len = 0};
     assert_int_equal(wr_encode_command(enc, &env, &cmd), 0);
     assert_int_equal(wr_server_send(p.srv, "relay-t", wr_encoder_data(enc), wr_encoder_size(enc)), 0);
-    assert_true(run_until(loop, cond_fp_snap2, &p, 3000));
+    assert_true(tu_run_until(loop, cond_fp_snap2, &p, 3000));
     assert_int_equal(p.snap_seq, p.snap_prev);
     assert_int_equal(p.snap_nodes, 2);
     assert_int_equal(p.gaps, 0);
@@ -866,7 +832,7 @@ static void test_fake_parent(void **state)
     wr_query_t q = {.qid = 77, .node = "ghost@h", .node_len = 7, .kind = "info", .kind_len = 4, .args = "", .args_len = 0};
     assert_int_equal(wr_encode_query(enc, &env, &q), 0);
     assert_int_equal(wr_server_send(p.srv, "relay-t", wr_encoder_data(enc), wr_encoder_size(enc)), 0);
-    assert_true(run_until(loop, cond_fp_reply, &p, 3000));
+    assert_true(tu_run_until(loop, cond_fp_reply, &p, 3000));
     assert_int_equal(p.reply_qid, 77);
     assert_int_equal(p.reply_status, WR_ENOTFOUND);
     assert_string_equal(p.reply_error, "node ghost@h unknown at relay-t");
@@ -877,11 +843,11 @@ static void test_fake_parent(void **state)
     wr_query_t q2 = {.qid = 78, .node = "f1@h", .node_len = 4, .kind = "info", .kind_len = 4, .args = "1", .args_len = 1};
     assert_int_equal(wr_encode_query(enc, &env, &q2), 0);
     assert_int_equal(wr_server_send(p.srv, "relay-t", wr_encoder_data(enc), wr_encoder_size(enc)), 0);
-    assert_true(run_until(loop, cond_fp_reply, &p, 3000));
+    assert_true(tu_run_until(loop, cond_fp_reply, &p, 3000));
     assert_int_equal(p.reply_qid, 78);
     assert_int_equal(p.reply_status, 0);
     p.want_deltas = p.deltas + 2;
-    assert_true(run_until(loop, cond_fp_deltas, &p, 3000));
+    assert_true(tu_run_until(loop, cond_fp_deltas, &p, 3000));
     assert_int_equal(p.gaps, 0);           /* the SNAPSHOT did not break the DELTA stream */
 
     wr_encoder_destroy(&enc);

@@ -3,7 +3,7 @@
  * real in-process tiers over real ZeroMQ, a real libev loop and real LMDB in a mkdtemp
  * directory. Children's census summaries are handed to the tier as its links would
  * (tier_census_from_child); the tier's own interval timer merges and raises. Deadlines are
- * ev_timers; nothing sleeps. Ports 42100-42299 (the first free ones). */
+ * ev_timers; nothing sleeps. Ports 9100-9299 (the first free ones). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 #include "wr_event.h"
 #include "wr_log.h"
 #include "wr_time.h"
+#include "test_util.h"
 
 #define MD5A  "0123456789abcdef0123456789abcdef"
 #define MD5B  "fedcba9876543210fedcba9876543210"
@@ -34,55 +35,29 @@ static struct ev_loop *g_loop;
 
 /* ---- loop helpers -------------------------------------------------------------------------- */
 
-static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+static int run_until(tu_pred_fn pred, void *ud, int timeout_ms)
 {
-    (void)loop;
-    (void)revents;
-    *(int *)w->data = 1;
+    return tu_run_until(g_loop, pred, ud, timeout_ms);
 }
 
-static int run_until(int (*pred)(void *), void *ud, int timeout_ms)
-{
-    int expired = 0, ok;
-    ev_timer deadline;
-    ev_timer_init(&deadline, on_deadline, timeout_ms / 1000.0, 0.);
-    deadline.data = &expired;
-    ev_timer_start(g_loop, &deadline);
-    while (!(ok = pred(ud)) && !expired)
-        ev_run(g_loop, EVRUN_ONCE);
-    ev_timer_stop(g_loop, &deadline);
-    return ok;
-}
-
-static char *ep(int port)
-{
-    static char buf[8][64];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, 64, "tcp://127.0.0.1:%d", port);
-    return b;
-}
 
 /* Binds the first free port from port on (ports of this range may be held as the ephemeral
  * ports of others' connections): the tier, its port in *bound. */
 static tier_t *make_tier_at(const char *id, const char *kind, int port, int parent, int with_store,
                             uint32_t grace_ms, int *bound)
 {
-    const char *pe[1] = {parent ? ep(parent) : NULL};
+    const char *pe[1] = {parent ? tu_ep(parent) : NULL};
     char store[256], err[256];
     snprintf(store, sizeof store, "%s/%s", g_dir, id);
-    wr_link_params_t lp;
-    wr_link_params_default(&lp);
-    lp.heartbeat_ms = 20;
-    lp.misses = 3;
+    wr_link_params_t lp = tu_link_params(20, 3);
     tier_params_t p = {
-        .id = id, .kind = kind, .bind = ep(port), .parents = parent ? pe : NULL, .n_parents = parent ? 1 : 0,
+        .id = id, .kind = kind, .bind = tu_ep(port), .parents = parent ? pe : NULL, .n_parents = parent ? 1 : 0,
         .parent_mode = WR_PARENTS_FAILOVER, .interval_ms = 50, .query_timeout_ms = 1000, .link = lp,
         .store_path = with_store ? store : NULL, .store_map_size = 64u << 20, .membership_grace_ms = grace_ms,
     };
     tier_t *t = NULL;
     for (int k = 0; k < 40 && !t; k++) {
-        p.bind = ep(port + k);
+        p.bind = tu_ep(port + k);
         if ((t = tier_new(g_loop, g_zctx, &p, err, sizeof err)) != NULL && bound)
             *bound = port + k;
     }
@@ -177,7 +152,7 @@ static int alarm_is(void *ud)
 static void test_originate_root(void **state)
 {
     (void)state;
-    tier_t *t = make_tier("root-c1", "root", 42100, 0, 1, 0);
+    tier_t *t = make_tier("root-c1", "root", 9100, 0, 1, 0);
     sink_t s = {0};
     tier_set_event_sink(t, rec_sink, &s);
     assert_int_equal(tier_events_alarm(t, "relay-x", "outbox_overflow", "outbox.0", WR_SEV_MAJOR, "dropped 3"), 0);
@@ -218,7 +193,7 @@ static void test_originate_root(void **state)
     assert_int_equal(s.seq, 4);
     tier_destroy(&t);
     /* no store */
-    tier_t *n = make_tier("root-nostore", "root", 42220, 0, 0, 0);
+    tier_t *n = make_tier("root-nostore", "root", 9220, 0, 0, 0);
     assert_int_equal(tier_events_alarm(n, "s", "t", "r", WR_SEV_MAJOR, "x"), WR_EUNSUPPORTED);
     tier_destroy(&n);
 }
@@ -229,13 +204,13 @@ static void test_originate_relay(void **state)
 {
     (void)state;
     int rport = 0;
-    tier_t *root = make_tier_at("root-c2", "root", 42140, 0, 1, 0, &rport);
+    tier_t *root = make_tier_at("root-c2", "root", 9140, 0, 1, 0, &rport);
     char err[256];
     root_events_t *re = root_events_new(tier_store(root), NULL, err, sizeof err);
     if (!re)
         fail_msg("root_events_new: %s", err);
     tier_set_event_sink(root, root_events_sink, re);
-    tier_t *relay = make_tier("relay-c2", "relay", 42180, rport, 1, 0);
+    tier_t *relay = make_tier("relay-c2", "relay", 9180, rport, 1, 0);
     assert_int_equal(tier_events_alarm(relay, "relay-c2", "outbox_overflow", "outbox.0", WR_SEV_MINOR, "x"), 0);
     find_t f;
     assert_int_equal(has_alarm(relay, "outbox_overflow", &f), 1);
@@ -276,7 +251,7 @@ static void leaf_blob(const char *const *nodes, const char *const *md5s, const c
 static void test_cluster_checks(void **state)
 {
     (void)state;
-    tier_t *t = make_tier("root-c3", "root", 42260, 0, 1, 400);
+    tier_t *t = make_tier("root-c3", "root", 9260, 0, 1, 400);
     sink_t s = {0};
     tier_set_event_sink(t, rec_sink, &s);
     const char *n1[] = {"a@h", "b@h"}, *n2[] = {"c@h"};
@@ -333,24 +308,13 @@ static void test_cluster_checks(void **state)
 static int setup(void **state)
 {
     (void)state;
-    wr_log_init("test_tier_census", WR_LOG_ERROR, 0);
-    if (!mkdtemp(g_dir))
-        return -1;
-    g_zctx = zmq_ctx_new();
-    g_loop = ev_loop_new(EVFLAG_AUTO);
-    return g_zctx && g_loop ? 0 : -1;
+    return tu_env_setup("test_tier_census", g_dir, &g_zctx, &g_loop);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    ev_loop_destroy(g_loop);
-    zmq_ctx_term(g_zctx);
-    return 0;
+    return tu_env_teardown(g_dir, g_zctx, g_loop);
 }
 
 int main(void)

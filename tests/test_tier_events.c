@@ -19,6 +19,7 @@
 #include "wr_evsend.h"
 #include "wr_log.h"
 #include "wr_time.h"
+#include "test_util.h"
 
 #define HB_MS   20
 #define MAX_IDS 4096
@@ -30,55 +31,24 @@ static wr_evsend_t *g_ticked;
 
 /* ---- loop helpers -------------------------------------------------------------------------- */
 
-static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+static void tick_evsend(void *ud)
 {
-    (void)loop;
-    (void)revents;
-    *(int *)w->data = 1;
-}
-
-static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)w;
-    (void)revents;
+    (void)ud;
     if (g_ticked)
         wr_evsend_tick(g_ticked, wr_wall_ms());
 }
 
-static int run_until(int (*pred)(void *), void *ud, int timeout_ms)
+/* Runs the loop until pred(ud) holds or timeout_ms passes, ticking g_ticked every 50 ms. */
+static int run_until(tu_pred_fn pred, void *ud, int timeout_ms)
 {
-    int expired = 0, ok;
-    ev_timer deadline, tick;
-    ev_timer_init(&deadline, on_deadline, timeout_ms / 1000.0, 0.);
-    deadline.data = &expired;
-    ev_timer_init(&tick, on_tick, 0.05, 0.05);
-    ev_timer_start(g_loop, &deadline);
-    ev_timer_start(g_loop, &tick);
-    while (!(ok = pred(ud)) && !expired)
-        ev_run(g_loop, EVRUN_ONCE);
-    ev_timer_stop(g_loop, &deadline);
-    ev_timer_stop(g_loop, &tick);
-    return ok;
+    return tu_run_until_tick(g_loop, pred, ud, timeout_ms, 0.05, tick_evsend, NULL);
 }
 
 static wr_link_params_t link_params(void)
 {
-    wr_link_params_t p;
-    wr_link_params_default(&p);
-    p.heartbeat_ms = HB_MS;
-    p.misses = 3;
-    return p;
+    return tu_link_params(HB_MS, 3);
 }
 
-static char *ep(int port)
-{
-    static char buf[8][64];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, 64, "tcp://127.0.0.1:%d", port);
-    return b;
-}
 
 /* ---- tiers ------------------------------------------------------------------------------------ */
 
@@ -92,11 +62,11 @@ static tier_t *make_tier(const char *id, const char *kind, int port, const int *
 {
     const char *pe[4];
     for (size_t i = 0; i < np; i++)
-        pe[i] = ep(parents[i]);
+        pe[i] = tu_ep(parents[i]);
     char store[256], err[256];
     snprintf(store, sizeof store, "%s/%s", g_dir, id);
     tier_params_t p = {
-        .id = id, .kind = kind, .bind = ep(port), .parents = np ? pe : NULL, .n_parents = np,
+        .id = id, .kind = kind, .bind = tu_ep(port), .parents = np ? pe : NULL, .n_parents = np,
         .parent_mode = mode, .interval_ms = 200, .query_timeout_ms = 1000, .link = link_params(),
         .store_path = store, .store_map_size = 64u << 20,
     };
@@ -233,12 +203,9 @@ static fleaf_t *fl_new(const char *id, int parent_port)
         f->nodes[i].since_ms = 1000;
         snprintf(f->nodes[i].leaf, sizeof f->nodes[i].leaf, "%s", id);
     }
-    char dir[256], err[256];
-    snprintf(dir, sizeof dir, "%s/%s", g_dir, id);
+    char err[256];
     static const char *const dbs[] = {"outbox.0", NULL};
-    f->store = wr_store_open(dir, 64u << 20, dbs, err, sizeof err);
-    if (!f->store)
-        fail_msg("wr_store_open: %s", err);
+    f->store = tu_store_open(g_dir, id, 64u << 20, dbs);
     static const wr_client_callbacks_t cb = {.on_parent_up = fl_on_up, .on_message = fl_on_message};
     wr_hello_t hello;
     memset(&hello, 0, sizeof hello);
@@ -246,7 +213,7 @@ static fleaf_t *fl_new(const char *id, int parent_port)
     snprintf(hello.id, sizeof hello.id, "%s", id);
     hello.interval_ms = 100;
     wr_link_params_t lp = link_params();
-    const char *eps[] = {ep(parent_port)};
+    const char *eps[] = {tu_ep(parent_port)};
     /* the sender is created before the client's first callback can run (callbacks need a loop turn) */
     f->cli = wr_client_new(g_loop, g_zctx, eps, 1, WR_PARENTS_FAILOVER, &f->origin, &hello, &lp, &cb, f, err,
                            sizeof err);
@@ -706,24 +673,13 @@ static void test_retention(void **state)
 static int setup(void **state)
 {
     (void)state;
-    wr_log_init("test_tier_events", WR_LOG_ERROR, 0);
-    if (!mkdtemp(g_dir))
-        return -1;
-    g_zctx = zmq_ctx_new();
-    g_loop = ev_loop_new(EVFLAG_AUTO);
-    return g_zctx && g_loop ? 0 : -1;
+    return tu_env_setup("test_tier_events", g_dir, &g_zctx, &g_loop);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    ev_loop_destroy(g_loop);
-    zmq_ctx_term(g_zctx);
-    return 0;
+    return tu_env_teardown(g_dir, g_zctx, g_loop);
 }
 
 int main(void)

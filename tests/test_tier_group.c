@@ -19,6 +19,7 @@
 #include "wr_error.h"
 #include "wr_log.h"
 #include "wr_time.h"
+#include "test_util.h"
 
 #define HB_MS 20
 
@@ -29,36 +30,6 @@ static const char *EP(int k)
     char *b = buf[n++ % 8];
     snprintf(b, 40, "tcp://127.0.0.1:%d", 17500 + (int)(getpid() % 60) * 8 + k);
     return b;
-}
-
-static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    *(int *)w->data = 1;
-}
-
-static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)w;
-    (void)revents;
-}
-
-static int run_until(struct ev_loop *loop, int (*pred)(void *), void *ud, int timeout_ms)
-{
-    int expired = 0, ok;
-    ev_timer deadline, tick;
-    ev_timer_init(&deadline, on_deadline, timeout_ms / 1000.0, 0.);
-    deadline.data = &expired;
-    ev_timer_init(&tick, on_tick, 0.005, 0.005);
-    ev_timer_start(loop, &deadline);
-    ev_timer_start(loop, &tick);
-    while (!(ok = pred(ud)) && !expired)
-        ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &deadline);
-    ev_timer_stop(loop, &tick);
-    return ok;
 }
 
 /* ---- a fake child (leaf or relay) ------------------------------------------------------ */
@@ -233,13 +204,13 @@ static void test_group_announced(void **state)
     fx_t *x = *state;
     fc_start(&x->a, x->loop, x->zctx, "leaf-a", "leaf", EP(0));
     fc_start(&x->b, x->loop, x->zctx, "leaf-b", "leaf", EP(0));
-    assert_true(run_until(x->loop, both_up, x, 3000));
-    assert_true(run_until(x->loop, a_has_both, x, 3000));
+    assert_true(tu_run_until(x->loop, both_up, x, 3000));
+    assert_true(tu_run_until(x->loop, a_has_both, x, 3000));
     long long v = x->a.last_version;
     assert_true(v >= 1);
     assert_int_equal(x->b.last_version, v);
     fc_stop(&x->b);   /* dies: silent past 3 heartbeats */
-    assert_true(run_until(x->loop, a_alone, x, 3000));
+    assert_true(tu_run_until(x->loop, a_alone, x, 3000));
     assert_true(x->a.last_version > v);
 }
 
@@ -265,19 +236,13 @@ static void test_unknown_does_not_steal(void **state)
     fx_t *x = *state;
     fc_start(&x->a, x->loop, x->zctx, "leaf-a", "leaf", EP(0));
     fc_start(&x->b, x->loop, x->zctx, "relay-b", "relay", EP(0));
-    assert_true(run_until(x->loop, both_up, x, 3000));
+    assert_true(tu_run_until(x->loop, both_up, x, 3000));
     fc_snapshot(&x->a, "n1@h", WR_NODE_UP, 0);
-    assert_true(run_until(x->loop, node_owned_by_a, x, 3000));
+    assert_true(tu_run_until(x->loop, node_owned_by_a, x, 3000));
     fc_snapshot(&x->b, "n1@h", WR_NODE_UNKNOWN, 0);
     fc_snapshot(&x->b, NULL, 0, 0);   /* a second frame: the first was applied by then */
-    assert_true(run_until(x->loop, b_synced, x, 3000));
-    ev_timer t;
-    int done = 0;
-    ev_timer_init(&t, on_deadline, 0.2, 0.);
-    t.data = &done;
-    ev_timer_start(x->loop, &t);
-    while (!done)
-        ev_run(x->loop, EVRUN_ONCE);
+    assert_true(tu_run_until(x->loop, b_synced, x, 3000));
+    tu_run_for(x->loop, 200);
     assert_true(node_owned_by_a(x));
     /* A known state from another child does move it (the handover itself). */
     fc_snapshot(&x->b, "n1@h", WR_NODE_UP, 0);
@@ -312,10 +277,10 @@ static void test_standby_not_listed(void **state)
     fx_t *x = *state;
     fc_start(&x->a, x->loop, x->zctx, "leaf-a", "leaf", EP(0));
     fc_start(&x->b, x->loop, x->zctx, "leaf-b", "leaf", EP(0));
-    assert_true(run_until(x->loop, both_up, x, 3000));
+    assert_true(tu_run_until(x->loop, both_up, x, 3000));
     fc_snapshot(&x->a, "n1@h", WR_NODE_UP, 0);
     fc_snapshot(&x->b, NULL, 0, 1);
-    assert_true(run_until(x->loop, standby_hidden, x, 3000));
+    assert_true(tu_run_until(x->loop, standby_hidden, x, 3000));
 }
 
 int main(void)

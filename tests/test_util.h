@@ -2,8 +2,11 @@
  * every tests/test_*.c program may include it without a CMake change). Include it after
  * <cmocka.h> (the helpers assert). What it has:
  *  - tu_run_until: run a libev loop until a condition holds or a deadline passes (the one way
- *    the tests wait: nothing sleeps and hopes);
+ *    the tests wait: nothing sleeps and hopes); tu_run_for: run it a fixed time;
  *  - tu_link_params: wr_link parameters with a short heartbeat;
+ *  - tu_ep: a tcp://127.0.0.1:PORT endpoint; tu_env_setup / tu_env_teardown: the group
+ *    fixture of the loop tests (a mkdtemp directory, a ZeroMQ context, a libev loop);
+ *  - (from test_tmpdir.h) tu_tmpdir_make, tu_rm_rf, tu_store_open;
  *  - tu_req_*: one HTTP request by libcurl in a thread while the test's loop keeps serving;
  *  - tu_ctl_*: one command (warrenctl...) in a thread, its output captured. */
 #ifndef TEST_UTIL_H
@@ -17,7 +20,10 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zmq.h>
 #include "wr_link.h"
+#include "wr_log.h"
+#include "test_tmpdir.h"
 
 /* ---- waiting on the loop ---------------------------------------------------------------- */
 
@@ -73,6 +79,18 @@ static inline int tu_run_until(struct ev_loop *loop, tu_pred_fn pred, void *ud, 
     return tu_run_until_tick(loop, pred, ud, timeout_ms, 0.005, NULL, NULL);
 }
 
+static inline int tu_never(void *ud)
+{
+    (void)ud;
+    return 0;
+}
+
+/* Runs loop for ms milliseconds (what must not happen meanwhile is checked after). */
+static inline void tu_run_for(struct ev_loop *loop, int ms)
+{
+    tu_run_until(loop, tu_never, NULL, ms);
+}
+
 /* wr_link defaults with the given heartbeat and misses (fast failure detection in tests). */
 static inline wr_link_params_t tu_link_params(int heartbeat_ms, int misses)
 {
@@ -81,6 +99,41 @@ static inline wr_link_params_t tu_link_params(int heartbeat_ms, int misses)
     p.heartbeat_ms = heartbeat_ms;
     p.misses = misses;
     return p;
+}
+
+/* "tcp://127.0.0.1:PORT" in one of 16 rotating static buffers (so a few may be alive at once). */
+static inline const char *tu_ep(int port)
+{
+    static char buf[16][40];
+    static int k;
+    char *b = buf[k++ % 16];
+    snprintf(b, 40, "tcp://127.0.0.1:%d", port);
+    return b;
+}
+
+/* Group setup of a loop test: logs at ERROR as log_name (when not NULL), makes the directory
+ * dir (a template ending in XXXXXX, changed in place), a ZeroMQ context and a libev loop.
+ * Returns 0, or -1 when one of them failed (cmocka's convention). */
+static inline int tu_env_setup(const char *log_name, char *dir, void **zctx, struct ev_loop **loop)
+{
+    if (log_name)
+        wr_log_init(log_name, WR_LOG_ERROR, 0);
+    if (!mkdtemp(dir))
+        return -1;
+    *zctx = zmq_ctx_new();
+    *loop = ev_loop_new(EVFLAG_AUTO);
+    return *zctx && *loop ? 0 : -1;
+}
+
+/* Group teardown of tu_env_setup: removes dir, then (when that worked) destroys the loop and
+ * terminates the context. Returns 0, or -1 when dir could not be removed. */
+static inline int tu_env_teardown(const char *dir, void *zctx, struct ev_loop *loop)
+{
+    if (tu_rm_rf(dir) != 0)
+        return -1;
+    ev_loop_destroy(loop);
+    zmq_ctx_term(zctx);
+    return 0;
 }
 
 /* ---- one HTTP request in a thread ---------------------------------------------------------- */

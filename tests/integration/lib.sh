@@ -89,6 +89,23 @@ erl_rpc() {
     io:format(\"~p~n\", [R]), halt()." 2>/dev/null
 }
 
+# make_mod_versions MOD: two versions of a module MOD with one function f/0, compiled:
+# $WORK/v1/MOD.beam (f() -> 1) and $WORK/v2/MOD.beam (f() -> 2); fails when erlc does.
+make_mod_versions() {
+  local m=$1 v
+  for v in 1 2; do
+    mkdir -p "$WORK/v$v"
+    printf -- '-module(%s).\n-export([f/0]).\nf() -> %s.\n' "$m" "$v" > "$WORK/v$v/$m.erl"
+    erlc -o "$WORK/v$v" "$WORK/v$v/$m.erl" || fail "erlc failed"
+  done
+}
+
+# load_mod_from NODE MOD DIR: purges MOD on NODE (cookie $COOKIE) and loads DIR/MOD.beam there
+# (code:load_abs); prints the result with ~p.
+load_mod_from() {
+  erl_rpc "$1" "$COOKIE" erlang apply "[fun() -> code:purge($2), code:load_abs(\"$3/$2\") end, []]"
+}
+
 # epmd_has NAME: the local epmd lists NAME.
 epmd_has() { epmd -names 2>/dev/null | grep -q "^name $1 "; }
 
@@ -165,34 +182,42 @@ root_alarm_has() {
     '[.alarms[] | select(.scope == $n and .type == $t and .severity == $s and (.resource // "" | test("^(" + $r + ")$")))] | length == 1'
 }
 
-# pick_ports LOW: three ports in a row in LOW..LOW+999 that no socket uses now, in ROUTER_PORT,
-# RELAY_PORT and HTTP_PORT, with ROOT_URL.
+# pick_ports LOW [SPAN]: three ports in a row in LOW..LOW+SPAN-1 (SPAN 1000 when not given)
+# that no socket uses now, in ROUTER_PORT, RELAY_PORT and HTTP_PORT, with ROOT_URL.
 pick_ports() {
-  local lo=$1 used base k
+  local lo=$1 span=${2:-1000} used base k slots
+  slots=$(( span / 3 ))
+  [ $((lo + span - 1)) -lt 32768 ] || fail "pick_ports $lo: the range reaches the kernel's ephemeral ports (32768+)"
   used=$(ss -Htanu 2>/dev/null | awk '{ n = split($5, a, ":"); print a[n] }' | sort -u)
-  for k in $(seq 0 332); do
-    base=$(( lo + ((RANDOM + k) % 333) * 3 ))
+  for k in $(seq 0 $((slots - 1))); do
+    base=$(( lo + ((RANDOM + k) % slots) * 3 ))
     if ! grep -qxE "$base|$((base + 1))|$((base + 2))" <<<"$used"; then
       ROUTER_PORT=$base; RELAY_PORT=$((base + 1)); HTTP_PORT=$((base + 2))
       ROOT_URL="http://127.0.0.1:$HTTP_PORT"
       return 0
     fi
   done
-  fail "no three free ports in $lo-$((lo + 999))"
+  fail "no three free ports in $lo-$((lo + span - 1))"
 }
 
-# start_tiers LOW WRITE_CONFIGS: starts warren-root, -relay and -leaf (configs $WORK/root.conf,
-# relay.conf, leaf.conf written by the function WRITE_CONFIGS after pick_ports LOW) with their
-# pids in ROOT_PID, RELAY_PID and LEAF_PID; a port taken meanwhile (bind fails) means the three
-# are stopped and tried again on other ports, six times at most.
+# start_tiers LOW WRITE_CONFIGS [SPAN [DAEMON...]]: starts the DAEMONs (root relay leaf when
+# none is given: warren-root, -relay and -leaf, configs $WORK/root.conf, relay.conf, leaf.conf
+# written by the function WRITE_CONFIGS after pick_ports LOW SPAN) with their pids in ROOT_PID,
+# RELAY_PID and LEAF_PID; a port taken meanwhile (bind fails) means they are stopped and tried
+# again on other ports, six times at most.
 start_tiers() {
-  local lo=$1 write=$2 try started
+  local lo=$1 write=$2 span=${3:-1000} try started d pids
+  shift 2; [ $# -eq 0 ] || shift
+  local daemons=("$@")
+  [ ${#daemons[@]} -gt 0 ] || daemons=(root relay leaf)
   for try in 1 2 3 4 5 6; do
-    pick_ports "$lo"; "$write"
+    pick_ports "$lo" "$span"; "$write"
     rm -rf "$WORK/root-data" "$WORK/relay-data" "$WORK/leaf-data"
-    start_bg root "$WARREN_BIN/warren-root" --config "$WORK/root.conf"; ROOT_PID=$LAST_PID
-    start_bg relay "$WARREN_BIN/warren-relay" --config "$WORK/relay.conf"; RELAY_PID=$LAST_PID
-    start_bg leaf "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"; LEAF_PID=$LAST_PID
+    pids=()
+    for d in "${daemons[@]}"; do
+      start_bg "$d" "$WARREN_BIN/warren-$d" --config "$WORK/$d.conf"; pids+=("$LAST_PID")
+      case $d in root) ROOT_PID=$LAST_PID ;; relay) RELAY_PID=$LAST_PID ;; leaf) LEAF_PID=$LAST_PID ;; esac
+    done
     started=0
     for _ in $(seq 1 300); do
       if curl -sf "$ROOT_URL/api/v1/status" >/dev/null 2>&1; then started=1; break; fi
@@ -201,8 +226,69 @@ start_tiers() {
     done
     [ $started = 1 ] && ! grep -qs "Address already in use" "$WORK/root.log" "$WORK/relay.log" && return 0
     log "tier ports $ROUTER_PORT-$HTTP_PORT taken meanwhile (try $try: $(grep -hs "Address already" "$WORK/root.log" "$WORK/relay.log" | sed 's/.*ERROR //' | tr '\n' ' ')$(ss -tanp 2>/dev/null | grep -E ":($ROUTER_PORT|$RELAY_PORT|$HTTP_PORT) " | head -3 | tr -s ' ' | tr '\n' ';')): restarting the tiers"
-    kill -9 "$ROOT_PID" "$RELAY_PID" "$LEAF_PID" 2>/dev/null || true
-    wait "$ROOT_PID" "$RELAY_PID" "$LEAF_PID" 2>/dev/null || true
+    kill -9 "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
   done
   fail "the tiers could not bind their ports six times"
+}
+
+# leaf_alarms_at_stop [LOG...]: stops the leaf (SIGTERM to LEAF_PID, 20 s at most) and fails
+# unless it exited 0 with no sanitizer report in $WORK/leaf.log (nor in the LOGs given); then
+# reads its "alarms: R raised, U updated, C cleared" stop line into ALARMS_LINE, ALARMS_RAISED,
+# ALARMS_UPDATED and ALARMS_CLEARED (failing when there is none or it does not parse).
+leaf_alarms_at_stop() {
+  local rc
+  kill -TERM "$LEAF_PID"
+  wait_until 20 "leaf stopped" bash -c "! kill -0 $LEAF_PID 2>/dev/null"
+  set +e; wait "$LEAF_PID"; rc=$?; set -e
+  [ "$rc" = 0 ] || fail "the leaf exited with $rc"
+  if grep -q "Sanitizer" "$WORK/leaf.log" "$@"; then fail "sanitizer report in $WORK/leaf.log $*"; fi
+  ALARMS_LINE=$(grep "alarms: .* raised" "$WORK/leaf.log") || fail "no alarms stop line"
+  log "leaf: $ALARMS_LINE"
+  [[ "$ALARMS_LINE" =~ alarms:\ ([0-9]+)\ raised,\ ([0-9]+)\ updated,\ ([0-9]+)\ cleared ]] ||
+    fail "unparsable: $ALARMS_LINE"
+  ALARMS_RAISED=${BASH_REMATCH[1]}; ALARMS_UPDATED=${BASH_REMATCH[2]}; ALARMS_CLEARED=${BASH_REMATCH[3]}
+}
+
+# ---- tier configs (the shapes the erl tests share) ------------------------------------------
+# write_root_conf ID INTERVAL [EXTRA]: $WORK/root.conf, root ID on ROUTER_PORT (ZeroMQ) and
+# 127.0.0.1:HTTP_PORT, summaries every INTERVAL s, query timeout 5 s; EXTRA (settings such as
+# a store section) goes last inside the block.
+write_root_conf() {
+  cat > "$WORK/root.conf" <<CONF
+root = { id = "$1"; bind = "tcp://127.0.0.1:$ROUTER_PORT";
+         http = { listen = "127.0.0.1"; port = $HTTP_PORT; };
+         interval = $2; query_timeout = 5.0;${3:+ $3} };
+CONF
+}
+
+# write_relay_conf ID [EXTRA]: $WORK/relay.conf, relay ID on RELAY_PORT under the root on
+# ROUTER_PORT, summaries every second; EXTRA goes last inside the block.
+write_relay_conf() {
+  cat > "$WORK/relay.conf" <<CONF
+relay = { id = "$1"; bind = "tcp://127.0.0.1:$RELAY_PORT";
+          parents = ["tcp://127.0.0.1:$ROUTER_PORT"]; interval = 1.0;${2:+ $2} };
+CONF
+}
+
+# write_leaf_conf NAME ID PARENT_PORT SETTINGS NODES [SECTIONS]: $WORK/NAME.conf, leaf ID
+# (cookie $WORK/cookie) under the parent on 127.0.0.1:PARENT_PORT with its store in
+# $WORK/NAME-data (64 MB map); SETTINGS (interval, down_after, ...) go on the first line,
+# SECTIONS (alarms, notify, ...) after the store, NODES (the entries of the nodes list) last.
+write_leaf_conf() {
+  cat > "$WORK/$1.conf" <<CONF
+leaf = { id = "$2"; cookie_file = "$WORK/cookie"; $4
+         parents = ["tcp://127.0.0.1:$3"];
+         store = { path = "$WORK/$1-data"; map_size_mb = 64; };${6:+
+         $6}
+         nodes = ( $5 ); };
+CONF
+}
+
+# check_configs DAEMON...: warren-DAEMON --check-config accepts $WORK/DAEMON.conf, for each.
+check_configs() {
+  local d
+  for d in "$@"; do
+    "$WARREN_BIN/warren-$d" --config "$WORK/$d.conf" --check-config >/dev/null || fail "$d.conf rejected"
+  done
 }

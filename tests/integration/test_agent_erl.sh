@@ -9,13 +9,9 @@ source "$(dirname "$0")/lib.sh"
 
 make_cookie
 A="wa_a$$"; B="wa_b$$"; C="wa_c$$"
-# Ports in this test's range 41000-41999, which lies in the ephemeral range: an outgoing
-# connection elsewhere can hold one, so the root is retried on other ports (start_root).
-pick_ports() {
-  ROUTER_PORT=$((41000 + (RANDOM % 450) * 2)); HTTP_PORT=$((ROUTER_PORT + 1))
-  ROOT_URL="http://127.0.0.1:$HTTP_PORT"
-}
-pick_ports
+# Ports in this test's range 20000-20899, below the kernel's ephemeral range; another
+# process may still take one, so the root is retried on other ports (lib.sh's start_tiers).
+pick_ports 20000 900
 MD5_FILE="$WARREN_BIN/../agent/warren_agent.md5"
 [ -f "$MD5_FILE" ] || fail "$MD5_FILE missing (build the agent target)"
 MD5=$(tr 'A-F' 'a-f' < "$MD5_FILE" | head -c 32)
@@ -25,42 +21,12 @@ start_erl "$B" "$COOKIE"
 start_erl "$C" "$COOKIE"
 for n in "$A" "$B" "$C"; do wait_until 30 "erl node $n registered in epmd" epmd_has "$n"; done
 
-write_root_conf() {
-  cat > "$WORK/root.conf" <<CONF
-root = { id = "root-wa"; bind = "tcp://127.0.0.1:$ROUTER_PORT";
-         http = { listen = "127.0.0.1"; port = $HTTP_PORT; };
-         interval = 1.0; query_timeout = 5.0; };
-CONF
-}
-root_ready() { ctl status >/dev/null 2>&1 || ! kill -0 "$ROOT_PID" 2>/dev/null; }
-start_root() {
-  local attempt
-  for attempt in 1 2 3 4 5; do
-    write_root_conf
-    start_bg root "$WARREN_BIN/warren-root" --config "$WORK/root.conf"; ROOT_PID=$LAST_PID
-    wait_until 15 "root started or failed (ports $ROUTER_PORT/$HTTP_PORT)" root_ready
-    if kill -0 "$ROOT_PID" 2>/dev/null && ! grep -q "already in use" "$WORK/root.log"; then return 0; fi
-    log "ports $ROUTER_PORT/$HTTP_PORT busy, trying others"
-    kill -9 "$ROOT_PID" 2>/dev/null || true
-    pick_ports
-  done
-  fail "no free ports for the root after 5 tries"
-}
-write_root_conf
-cat > "$WORK/leaf.conf" <<CONF
-leaf = { id = "leaf-wa"; cookie_file = "$WORK/cookie"; interval = 1.0; down_after = 3;
-         reconnect_max = 2.0;
-         parents = ["tcp://127.0.0.1:$ROUTER_PORT"];
-         store = { path = "$WORK/leaf-data"; map_size_mb = 64; };
-         nodes = ( { name = "$A@$SHORT_HOST"; }, { name = "$B@$SHORT_HOST"; } ); };
-CONF
-cat > "$WORK/leaf0.conf" <<CONF
-leaf = { id = "leaf-wa0"; cookie_file = "$WORK/cookie"; interval = 1.0; down_after = 3;
-         agent = false;
-         parents = ["tcp://127.0.0.1:$ROUTER_PORT"];
-         store = { path = "$WORK/leaf0-data"; map_size_mb = 64; };
-         nodes = ( { name = "$C@$SHORT_HOST"; } ); };
-CONF
+write_root() { write_root_conf root-wa 1.0; }
+write_root
+write_leaf_conf leaf leaf-wa "$ROUTER_PORT" "interval = 1.0; down_after = 3;
+         reconnect_max = 2.0;" "{ name = \"$A@$SHORT_HOST\"; }, { name = \"$B@$SHORT_HOST\"; }"
+write_leaf_conf leaf0 leaf-wa0 "$ROUTER_PORT" "interval = 1.0; down_after = 3;
+         agent = false;" "{ name = \"$C@$SHORT_HOST\"; }"
 # A missing agent_dir is a clear configuration error naming the path.
 sed 's|leaf = {|leaf = { agent_dir = "/nonexistent/wa";|' "$WORK/leaf.conf" > "$WORK/bad.conf"
 if "$WARREN_BIN/warren-leaf" --config "$WORK/bad.conf" --check-config >"$WORK/bad.out" 2>&1; then
@@ -71,7 +37,7 @@ for f in root leaf leaf0; do
   d=${f%0}
   "$WARREN_BIN/warren-$d" --config "$WORK/$f.conf" --check-config >/dev/null || fail "$f.conf rejected"
 done
-start_root
+start_tiers 20000 write_root 900 root
 sed -i "s|tcp://127.0.0.1:[0-9]*\"|tcp://127.0.0.1:$ROUTER_PORT\"|" "$WORK/leaf.conf" "$WORK/leaf0.conf"
 start_bg leaf "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"; LEAF_PID=$LAST_PID
 start_bg leaf0 "$WARREN_BIN/warren-leaf" --config "$WORK/leaf0.conf"; LEAF0_PID=$LAST_PID

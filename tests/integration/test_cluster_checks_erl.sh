@@ -9,7 +9,7 @@
 #     -> cleared.
 #  2. Another version of cw_mod is loaded on the third node -> different_module_versions at
 #     the root naming cw_mod and that node; version 1 back -> cleared.
-# The times from cause to root are logged ("cause-to-root"). Ports 42500-42799, nodes c_*.
+# The times from cause to root are logged ("cause-to-root"). Ports 29500-29799, nodes c_*.
 source "$(dirname "$0")/lib.sh"
 
 need_agent
@@ -17,14 +17,8 @@ need_agent
 make_cookie
 A="c_a$$"; B="c_b$$"; C="c_c$$"
 NA="$A@$SHORT_HOST"; NB="$B@$SHORT_HOST"; NC="$C@$SHORT_HOST"
-BASE=$(( 42500 + ($$ % 100) * 3 ))
-ROUTER_PORT=$BASE; HTTP_PORT=$((BASE + 1))
-ROOT_URL="http://127.0.0.1:$HTTP_PORT"
 
-mkdir -p "$WORK/v1" "$WORK/v2"
-printf -- '-module(cw_mod).\n-export([f/0]).\nf() -> 1.\n' > "$WORK/v1/cw_mod.erl"
-printf -- '-module(cw_mod).\n-export([f/0]).\nf() -> 2.\n' > "$WORK/v2/cw_mod.erl"
-erlc -o "$WORK/v1" "$WORK/v1/cw_mod.erl" && erlc -o "$WORK/v2" "$WORK/v2/cw_mod.erl" || fail "erlc failed"
+make_mod_versions cw_mod
 
 for n in "$A" "$B" "$C"; do
   erl -sname "$n" -setcookie "$COOKIE" -noshell -noinput -kernel dist_auto_connect never -connect_all false \
@@ -45,24 +39,16 @@ full_mesh() {
 mesh
 wait_until 15 "a full mesh of three" full_mesh
 
-cat > "$WORK/root.conf" <<CONF
-root = { id = "root-cw"; bind = "tcp://127.0.0.1:$ROUTER_PORT";
-         http = { listen = "127.0.0.1"; port = $HTTP_PORT; };
-         interval = 0.5; query_timeout = 5.0; store = { path = "$WORK/root-data"; }; };
-CONF
-cat > "$WORK/leaf.conf" <<CONF
-leaf = { id = "leaf-cw"; cookie_file = "$WORK/cookie"; interval = 0.5; down_after = 6;
-         reconnect_max = 1.0; agent_dir = "$AGENT_DIR"; membership_grace = 2.0;
-         parents = ["tcp://127.0.0.1:$ROUTER_PORT"];
-         store = { path = "$WORK/leaf-data"; map_size_mb = 64; };
-         nodes = ( { name = "$NA"; cluster = "c_ring"; }, { name = "$NB"; cluster = "c_ring"; },
-                   { name = "$NC"; cluster = "c_ring"; } ); };
-CONF
-for d in root leaf; do
-  "$WARREN_BIN/warren-$d" --config "$WORK/$d.conf" --check-config >/dev/null || fail "$d.conf rejected"
-done
-start_bg root "$WARREN_BIN/warren-root" --config "$WORK/root.conf"
-start_bg leaf "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"
+write_configs() {
+  write_root_conf root-cw 0.5 "store = { path = \"$WORK/root-data\"; };"
+  write_leaf_conf leaf leaf-cw "$ROUTER_PORT" "interval = 0.5; down_after = 6;
+         reconnect_max = 1.0; agent_dir = \"$AGENT_DIR\"; membership_grace = 2.0;" \
+    "{ name = \"$NA\"; cluster = \"c_ring\"; }, { name = \"$NB\"; cluster = \"c_ring\"; },
+                   { name = \"$NC\"; cluster = \"c_ring\"; }"
+  check_configs root leaf
+}
+# Tier ports: free ones in 29500-29799 (lib.sh's start_tiers: others when one is taken meanwhile).
+start_tiers 29500 write_configs 300 root leaf
 wait_until 30 "three nodes up at the root" ctl_jq '[.nodes[] | select(.state == "up")] | length == 3' nodes
 wait_until 15 "the agent's census (version 2, with a view) on the third node" bash -c \
   "erl -sname c_probe$$ -setcookie $COOKIE -hidden -noshell -noinput -eval \"R = rpc:call('$NC', warren_agent, census, [], 5000), io:format(\\\"~p~n\\\", [{element(1, R), element(2, R)}]), halt().\" 2>/dev/null | grep -q 'warren_census,2'"
@@ -96,7 +82,7 @@ log "cause-to-root membership_divergence clear: $(( ($(date +%s%N) - t0) / 10000
 full_mesh || fail "the mesh is not whole after the clear"
 
 # 2. another version of cw_mod on the third node
-load_v() { on "$2" "code:purge(cw_mod), code:load_abs(\"$1/cw_mod\")"; }
+load_v() { load_mod_from "$2" cw_mod "$1"; }
 load_v "$WORK/v2" "$NC" | grep -q "module,cw_mod" || fail "loading v2 on $NC failed"
 t0=$(date +%s%N)
 dmv() { alarm different_module_versions | jq -e --arg c "$NC" '.resource == "cw_mod" and (.text | contains($c))'; }

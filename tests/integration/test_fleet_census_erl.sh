@@ -17,14 +17,8 @@ need_agent
 make_cookie
 A="wf_a$$"; B="wf_b$$"
 NA="$A@$SHORT_HOST"; NB="$B@$SHORT_HOST"
-BASE=$(( ${PORT_BASE:-28000} + ($$ % 100) * 3 ))
-ROUTER_PORT=$BASE; HTTP_PORT=$((BASE + 1))
-ROOT_URL="http://127.0.0.1:$HTTP_PORT"
 
-mkdir -p "$WORK/v1" "$WORK/v2"
-printf -- '-module(wf_mod).\n-export([f/0]).\nf() -> 1.\n' > "$WORK/v1/wf_mod.erl"
-printf -- '-module(wf_mod).\n-export([f/0]).\nf() -> 2.\n' > "$WORK/v2/wf_mod.erl"
-erlc -o "$WORK/v1" "$WORK/v1/wf_mod.erl" && erlc -o "$WORK/v2" "$WORK/v2/wf_mod.erl" || fail "erlc failed"
+make_mod_versions wf_mod
 mkdir -p "$WORK/app1" "$WORK/app2"
 for v in 1 2; do
   printf '{application, wf_app, [{description, "warren test"}, {vsn, "%s.0"}, {modules, []},\n  {registered, []}, {applications, [kernel, stdlib]}]}.\n' "$v" > "$WORK/app$v/wf_app.app"
@@ -38,29 +32,19 @@ for n in "$A" "$B"; do
 done
 wait_until 30 "erl nodes registered in epmd" bash -c "epmd -names | grep -q '^name $A ' && epmd -names | grep -q '^name $B '"
 
-cat > "$WORK/root.conf" <<CONF
-root = { id = "root-wf"; bind = "tcp://127.0.0.1:$ROUTER_PORT";
-         http = { listen = "127.0.0.1"; port = $HTTP_PORT; };
-         interval = 1.0; query_timeout = 5.0; store = { path = "$WORK/root-data"; }; };
-CONF
-cat > "$WORK/leaf.conf" <<CONF
-leaf = { id = "leaf-wf"; cookie_file = "$WORK/cookie"; interval = 1.0; down_after = 3;
-         reconnect_max = 1.0; agent_dir = "$AGENT_DIR";
-         parents = ["tcp://127.0.0.1:$ROUTER_PORT"];
-         store = { path = "$WORK/leaf-data"; map_size_mb = 64; };
-         nodes = ( { name = "$NA"; }, { name = "$NB"; } ); };
-CONF
-for d in root leaf; do
-  "$WARREN_BIN/warren-$d" --config "$WORK/$d.conf" --check-config >/dev/null || fail "$d.conf rejected"
-done
-start_bg root "$WARREN_BIN/warren-root" --config "$WORK/root.conf"
-start_bg leaf "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf"
+write_configs() {
+  write_root_conf root-wf 1.0 "store = { path = \"$WORK/root-data\"; };"
+  write_leaf_conf leaf leaf-wf "$ROUTER_PORT" "interval = 1.0; down_after = 3;
+         reconnect_max = 1.0; agent_dir = \"$AGENT_DIR\";" "{ name = \"$NA\"; }, { name = \"$NB\"; }"
+  check_configs root leaf
+}
+# Tier ports: free ones in 28000-28299, PORT_BASE moves them (lib.sh's start_tiers: others
+# when one is taken meanwhile).
+start_tiers "${PORT_BASE:-28000}" write_configs 300 root leaf
 wait_until 30 "both nodes up at the root" ctl_jq '[.nodes[] | select(.state == "up")] | length == 2' nodes
 
 # load_v DIR NODE: purges and loads wf_mod from DIR on NODE
-load_v() {
-  erl_rpc "$2" "$COOKIE" erlang apply "[fun() -> code:purge(wf_mod), code:load_abs(\"$1/wf_mod\") end, []]"
-}
+load_v() { load_mod_from "$2" wf_mod "$1"; }
 clash() {
   ctl alarms --type module_clash | jq -e --arg a "$NA" --arg b "$NB" \
     '[.alarms[] | select(.resource == "wf_mod" and (.text | contains($a)) and (.text | contains($b)))] | .[0] // empty'

@@ -4,16 +4,16 @@
 # leaf/leaf_rollup.c), 2 relays and a root; `warrenctl fleet` and `warrenctl top` must show
 # every node, quantiles inside [min, max], and for a metric every node reports with the same
 # value (process.limit) the top list must be the first node names in order with that value.
-# The exact-merge proof against raw values is tests/test_rollup.c. Ports 42400-42480 for
+# The exact-merge proof against raw values is tests/test_rollup.c. Ports 25400-25480 for
 # the fabric, 31200-31499 for the emulated nodes (warren-sim keeps them below 32768).
 source "$(dirname "$0")/lib.sh"
 
 N=300
-ROOT_URL="http://127.0.0.1:42480"
+ROOT_URL="http://127.0.0.1:25480"
 CLEANUPS+=("'$WARREN_BIN/warren-sim' down --dir '$WORK/fabric' >/dev/null 2>&1")
 
 "$WARREN_BIN/warren-sim" up --nodes $N --dir "$WORK/fabric" --fanout 2 --leaf-size 100 --interval 1 --no-redundancy \
-  --base-port 31200 --tier-port 42400 --http-port 42480 --per-emulator 200 --timeout 120 \
+  --base-port 31200 --tier-port 25400 --http-port 25480 --per-emulator 200 --timeout 120 \
   >"$WORK/up.out" 2>"$WORK/up.log" || { cat "$WORK/up.log" >&2; fail "warren-sim up failed"; }
 
 wait_until 30 "fleet process.limit over all $N nodes" \

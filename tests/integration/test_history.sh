@@ -4,32 +4,21 @@
 # warren-root -> warrenctl metric --since --step (and the HTTP route directly).
 # Checks tier selection (2s, 4s, raw), bucket counts, counters as rates, raw counter points
 # with their rate, the human table, bad durations (HTTP 400 / exit 1 naming the value), and
-# the leaf's history counters at shutdown. Uses ports 43300-43399 (HIST_PORT_BASE moves them),
+# the leaf's history counters at shutdown. Uses three free ports in 29300-30299 (HIST_PORT_BASE moves them),
 # erl names wh_*.
 source "$(dirname "$0")/lib.sh"
 
-COOKIE="whist$$"
-echo "$COOKIE" > "$WORK/cookie"
-chmod 400 "$WORK/cookie"
+make_cookie
 A="wh_a$$"; B="wh_b$$"
-PB=${HIST_PORT_BASE:-43300}
-ROUTER_PORT=$PB; RELAY_PORT=$((PB + 1)); HTTP_PORT=$((PB + 80))
-ROOT_URL="http://127.0.0.1:$HTTP_PORT"
 NA="$A@$SHORT_HOST"
 
 start_erl "$A" "$COOKIE"
 start_erl "$B" "$COOKIE"
 for n in "$A" "$B"; do wait_until 30 "erl node $n registered in epmd" epmd_has "$n"; done
 
-cat > "$WORK/root.conf" <<CONF
-root = { id = "root-h"; bind = "tcp://127.0.0.1:$ROUTER_PORT";
-         http = { listen = "127.0.0.1"; port = $HTTP_PORT; };
-         interval = 1.0; query_timeout = 5.0; };
-CONF
-cat > "$WORK/relay.conf" <<CONF
-relay = { id = "relay-h"; bind = "tcp://127.0.0.1:$RELAY_PORT";
-          parents = ["tcp://127.0.0.1:$ROUTER_PORT"]; interval = 1.0; };
-CONF
+write_configs() {
+write_root_conf root-h 1.0
+write_relay_conf relay-h
 cat > "$WORK/leaf.conf" <<CONF
 leaf = { id = "leaf-h"; cookie_file = "$WORK/cookie"; interval = 1.0; down_after = 3;
          parents = ["tcp://127.0.0.1:$RELAY_PORT"];
@@ -37,21 +26,17 @@ leaf = { id = "leaf-h"; cookie_file = "$WORK/cookie"; interval = 1.0; down_after
                    history = ["2s:1m", "4s:2m"]; };
          nodes = ( { name = "$NA"; }, { name = "$B@$SHORT_HOST"; } ); };
 CONF
-for d in root relay leaf; do
-  "$WARREN_BIN/warren-$d" --config "$WORK/$d.conf" --check-config >/dev/null || fail "$d.conf rejected"
-done
+}
+# Tier ports: three free ones in 29300-30299 (HIST_PORT_BASE moves them), below the kernel's
+# ephemeral range; a port taken meanwhile restarts the tiers on others (lib.sh's start_tiers).
+start_tiers "${HIST_PORT_BASE:-29300}" write_configs
+check_configs root relay leaf
 
 # A bad history is refused with file, line and key.
 sed 's/"2s:1m", "4s:2m"/"4s:2m", "2s:1h"/' "$WORK/leaf.conf" > "$WORK/bad.conf"
 set +e; "$WARREN_BIN/warren-leaf" --config "$WORK/bad.conf" --check-config >"$WORK/bad.out" 2>&1; rc=$?; set -e
 [ $rc -eq 2 ] || fail "bad history accepted (exit $rc)"
 grep -Eq "bad.conf:[0-9]+: leaf.store.history.\[1\]: step '2s'" "$WORK/bad.out" || fail "bad history: $(cat "$WORK/bad.out")"
-
-DAEMONS=()
-for d in root relay leaf; do
-  start_bg "$d" "$WARREN_BIN/warren-$d" --config "$WORK/$d.conf"; DAEMONS+=($LAST_PID)
-done
-LEAF_PID=$LAST_PID
 
 wait_until 30 "root reports 2 nodes up" ctl_jq '.nodes_up == 2' status
 wait_until 30 "10 raw samples of process.count" ctl_jq '.points | length >= 10' metric "$NA" process.count --since 1m

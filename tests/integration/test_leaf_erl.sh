@@ -84,11 +84,12 @@ wait_for 30 "node $A up" log_has "node $A@$HOST up"
 wait_for 30 "node $B up" log_has "node $B@$HOST up"
 echo "ok: both nodes up"
 
-# 22 metrics per node per poll: at least two polls (rows) of both nodes.
+# 22 metrics per node per poll: at least two polls (rows) and rows of both nodes (B may come
+# up a few seconds after A: it registers in epmd later and the leaf's retry backs off).
+node_has_rows() { mdb_dump -p -s nodes "$TMP/store" 2>/dev/null | grep -q "$1@$HOST"; }
 wait_for 20 "4 rows in LMDB" samples_at_least 4
-series=$(mdb_dump -p -s nodes "$TMP/store")
-grep -q "$A@$HOST" <<<"$series" || fail "no rows of $A"
-grep -q "$B@$HOST" <<<"$series" || fail "no rows of $B"
+wait_for 20 "rows of $A" node_has_rows "$A"
+wait_for 20 "rows of $B" node_has_rows "$B"
 codes=$(mdb_dump -p -s meta "$TMP/store")
 grep -q "mc:memory.total" <<<"$codes" || fail "no metric code of memory.total"
 grep -q "mc:io.output" <<<"$codes" || fail "no metric code of io.output"

@@ -344,15 +344,8 @@ CAUSE_T=$BD_END_T
 ON=$NODE_F expect "busy_dist_port cleared (from the end of the flood)" busy_dist_port cleared
 
 # the leaf's counters at stop
-kill -TERM "$LEAF_PID"
-wait_until 20 "leaf stopped" bash -c "! kill -0 $LEAF_PID 2>/dev/null"
-set +e; wait "$LEAF_PID"; leaf_rc=$?; set -e
-[ "$leaf_rc" = 0 ] || fail "the leaf exited with $leaf_rc"
-if grep -q "Sanitizer" "$WORK/leaf.log" "$WORK/relay.log" "$WORK/root.log"; then fail "sanitizer report"; fi
-line=$(grep "alarms: .* raised" "$WORK/leaf.log") || fail "no alarms stop line"
-log "leaf: $line"
-[[ "$line" =~ alarms:\ ([0-9]+)\ raised,\ ([0-9]+)\ updated,\ ([0-9]+)\ cleared ]] || fail "unparsable: $line"
-[ "${BASH_REMATCH[1]}" -ge 10 ] || fail "expected >= 10 raised: $line"
-[ "${BASH_REMATCH[3]}" -ge 10 ] || fail "expected >= 10 cleared: $line"
+leaf_alarms_at_stop "$WORK/relay.log" "$WORK/root.log"
+[ "$ALARMS_RAISED" -ge 10 ] || fail "expected >= 10 raised: $ALARMS_LINE"
+[ "$ALARMS_CLEARED" -ge 10 ] || fail "expected >= 10 cleared: $ALARMS_LINE"
 for p in "$ROOT_PID" "$RELAY_PID"; do kill -0 "$p" 2>/dev/null || fail "a daemon died"; done
 log "PASS"

@@ -15,12 +15,8 @@ make_cookie
 A="wn_a$$"
 NODE="$A@$SHORT_HOST"
 RATE=10; BURST=50
-# Ports in this test's range 24000-24999.
-pick_ports() {
-  ROUTER_PORT=$((24000 + (RANDOM % 450) * 2)); HTTP_PORT=$((ROUTER_PORT + 1))
-  ROOT_URL="http://127.0.0.1:$HTTP_PORT"
-}
-pick_ports
+# Ports in this test's range 24000-24999 (lib.sh's start_tiers picks free ones, and others
+# when one is taken meanwhile).
 
 start_erl "$A" "$COOKIE"; A_PID=$LAST_PID
 # B reads its shell from a fifo this script holds open (shell commands), and has its crash
@@ -35,37 +31,12 @@ CLEANUPS+=("exec 7>&-")
 wait_until 30 "erl node $A registered in epmd" epmd_has "$A"
 wait_until 30 "erl node $B registered in epmd" epmd_has "$B"
 
-write_root_conf() {
-  cat > "$WORK/root.conf" <<CONF
-root = { id = "root-wn"; bind = "tcp://127.0.0.1:$ROUTER_PORT";
-         http = { listen = "127.0.0.1"; port = $HTTP_PORT; };
-         interval = 1.0; query_timeout = 5.0; };
-CONF
-}
-root_ready() { ctl status >/dev/null 2>&1 || ! kill -0 "$ROOT_PID" 2>/dev/null; }
-start_root() {
-  local attempt
-  for attempt in 1 2 3 4 5; do
-    write_root_conf
-    start_bg root "$WARREN_BIN/warren-root" --config "$WORK/root.conf"; ROOT_PID=$LAST_PID
-    wait_until 15 "root started or failed (ports $ROUTER_PORT/$HTTP_PORT)" root_ready
-    if kill -0 "$ROOT_PID" 2>/dev/null && ! grep -q "already in use" "$WORK/root.log"; then return 0; fi
-    log "ports $ROUTER_PORT/$HTTP_PORT busy, trying others"
-    kill -9 "$ROOT_PID" 2>/dev/null || true
-    pick_ports
-  done
-  fail "no free ports for the root after 5 tries"
-}
-start_root
-cat > "$WORK/leaf.conf" <<CONF
-leaf = { id = "leaf-wn"; cookie_file = "$WORK/cookie"; interval = 1.0; down_after = 3;
-         reconnect_max = 1.0;
-         parents = ["tcp://127.0.0.1:$ROUTER_PORT"];
-         store = { path = "$WORK/leaf-data"; map_size_mb = 64; };
-         notify = { rate = $RATE.0; burst = $BURST; system_monitor = false; };
-         log = { level = "debug"; };
-         nodes = ( { name = "$NODE"; }, { name = "$NODEB"; } ); };
-CONF
+write_root() { write_root_conf root-wn 1.0; }
+start_tiers 24000 write_root 1000 root
+write_leaf_conf leaf leaf-wn "$ROUTER_PORT" "interval = 1.0; down_after = 3;
+         reconnect_max = 1.0;" "{ name = \"$NODE\"; }, { name = \"$NODEB\"; }" \
+  "notify = { rate = $RATE.0; burst = $BURST; system_monitor = false; };
+         log = { level = \"debug\"; };"
 "$WARREN_BIN/warren-leaf" --config "$WORK/leaf.conf" --check-config >/dev/null || fail "leaf.conf rejected"
 sed 's|burst = [0-9]*;|burst = 0;|' "$WORK/leaf.conf" > "$WORK/bad.conf"
 if "$WARREN_BIN/warren-leaf" --config "$WORK/bad.conf" --check-config >"$WORK/bad.out" 2>&1; then

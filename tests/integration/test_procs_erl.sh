@@ -6,14 +6,14 @@
 # gets the agent with code:load_binary/3 from a helper erl. Checks: a process flooded with
 # 50,000 messages is first by message_queue; --by memory -n 5 gives 5 entries, largest first;
 # a bad --by and an unknown node are clean errors (exit 1); the emulated node answers through
-# the same path; a node that is down gives a clear error. Ports: 44300-44399, 14400-14401.
+# the same path; a node that is down gives a clear error. Ports: 25300-25380, 14400-14401.
 source "$(dirname "$0")/lib.sh"
 
 COOKIE="wpcookie$$"
 echo "$COOKIE" > "$WORK/cookie"
 chmod 400 "$WORK/cookie"
 A="wp_procs$$"
-ROUTER_PORT=44300; HTTP_PORT=44380; EMU_PORT=14400
+ROUTER_PORT=25300; HTTP_PORT=25380; EMU_PORT=14400
 ROOT_URL="http://127.0.0.1:$HTTP_PORT"
 need_agent
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -7,38 +7,23 @@ source "$(dirname "$0")/lib.sh"
 
 make_cookie
 A="wta$$"; B="wtb$$"; C="wtc$$"
-ROUTER_PORT=27300; RELAY_PORT=27301; HTTP_PORT=27380
-ROOT_URL="http://127.0.0.1:$HTTP_PORT"
 
 start_erl "$A" "$COOKIE"
 start_erl "$B" "$COOKIE"; B_PID=$LAST_PID
 start_erl "$C" "$COOKIE"
 for n in "$A" "$B" "$C"; do wait_until 30 "erl node $n registered in epmd" epmd_has "$n"; done
 
-cat > "$WORK/root.conf" <<CONF
-root = { id = "root-t"; bind = "tcp://127.0.0.1:$ROUTER_PORT";
-         http = { listen = "127.0.0.1"; port = $HTTP_PORT; };
-         interval = 1.0; query_timeout = 5.0; };
-CONF
-cat > "$WORK/relay.conf" <<CONF
-relay = { id = "relay-t"; bind = "tcp://127.0.0.1:$RELAY_PORT";
-          parents = ["tcp://127.0.0.1:$ROUTER_PORT"]; interval = 1.0; };
-CONF
-cat > "$WORK/leaf.conf" <<CONF
-leaf = { id = "leaf-t"; cookie_file = "$WORK/cookie"; interval = 1.0; down_after = 3;
-         reconnect_max = 2.0;
-         parents = ["tcp://127.0.0.1:$RELAY_PORT"];
-         store = { path = "$WORK/leaf-data"; map_size_mb = 64; };
-         nodes = ( { name = "$A@$SHORT_HOST"; }, { name = "$B@$SHORT_HOST"; }, { name = "$C@$SHORT_HOST"; } ); };
-CONF
-for d in root relay leaf; do
-  "$WARREN_BIN/warren-$d" --config "$WORK/$d.conf" --check-config >/dev/null || fail "$d.conf rejected"
-done
-
-DAEMONS=()
-for d in root relay leaf; do
-  start_bg "$d" "$WARREN_BIN/warren-$d" --config "$WORK/$d.conf"; DAEMONS+=($LAST_PID)
-done
+write_configs() {
+  write_root_conf root-t 1.0
+  write_relay_conf relay-t
+  write_leaf_conf leaf leaf-t "$RELAY_PORT" "interval = 1.0; down_after = 3;
+         reconnect_max = 2.0;" "{ name = \"$A@$SHORT_HOST\"; }, { name = \"$B@$SHORT_HOST\"; }, { name = \"$C@$SHORT_HOST\"; }"
+  check_configs root relay leaf
+}
+# Tier ports: three free ones in 27300-27398, below the kernel's ephemeral range; a port taken
+# meanwhile restarts the tiers on others (lib.sh's start_tiers).
+start_tiers 27300 write_configs 99
+DAEMONS=("$ROOT_PID" "$RELAY_PID" "$LEAF_PID")
 
 wait_until 30 "root reports 3 nodes up" ctl_jq '.nodes_up == 3 and .nodes_total == 3' status
 ctl_jq '.leaves_up == 1 and .relays_up == 1 and .nodes_down == 0' status || fail "status: $(ctl status)"
