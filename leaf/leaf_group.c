@@ -77,11 +77,10 @@ static void group_apply(leaf_t *lf, const char *const *leaves, size_t n, size_t 
     }
 }
 
-static size_t owned_count(const leaf_t *lf)
+static size_t owned_count(leaf_t *lf)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < lf->n_nodes; i++)
-        k += lf->nodes[i].owned ? 1 : 0;
+    size_t k;
+    (void)leaf_owned_nodes(lf, &k);
     return k;
 }
 

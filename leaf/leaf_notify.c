@@ -720,7 +720,7 @@ static void on_tick(struct ev_loop *loop, ev_periodic *w, int revents)
             continue;
         leaf_node_t *n = &lf->nodes[i];
         notify_node_t *nn = &N->nodes[i];
-        if (n->state != WR_NODE_UP || n->fd < 0 || !n->owned)
+        if (n->state != WR_NODE_UP || n->fd < 0)
             continue;
         if ((nn->creation_live || nn->uptime_live) && now - nn->probe_sent > CALL_TMO_MS) {
             nn->creation_live = nn->uptime_live = 0;

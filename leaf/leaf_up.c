@@ -33,14 +33,11 @@ static void build_state(leaf_t *lf, int snapshot, wr_state_msg_t *msg, wr_tier_e
     msg->interval_ms = (uint32_t)(lf->cfg.interval * 1000.0);
     msg->at_ms = wr_wall_ms();
     size_t k = 0;
-    uint32_t up = 0, owned = 0;
+    uint32_t up = 0;
     size_t n_owned;
     const uint32_t *own = leaf_owned_nodes(lf, &n_owned);
     for (size_t j = 0; j < n_owned; j++) {
         leaf_node_t *n = &lf->nodes[own[j]];
-        if (!n->owned)
-            continue;
-        owned++;
         if (n->state == WR_NODE_UP)
             up++;
         if (!snapshot && !n->dirty)
@@ -61,7 +58,7 @@ static void build_state(leaf_t *lf, int snapshot, wr_state_msg_t *msg, wr_tier_e
     snprintf(tier->kind, sizeof tier->kind, "leaf");
     tier->parent = -1;
     tier->up = 1;
-    tier->nodes_total = owned;
+    tier->nodes_total = (uint32_t)n_owned;
     tier->nodes_up = up;
     tier->samples_per_s = lf->samples_per_s;
     if (lf->cli) {
